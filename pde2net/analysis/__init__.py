@@ -1,0 +1,1 @@
+"""Stability analysis with SymPy: properties of nonlinearities, step-size conditions, report."""

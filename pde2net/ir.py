@@ -1,0 +1,366 @@
+"""The intermediate representation: the contract between the front end and later stages.
+
+Every value here is plain data (dataclasses, ints, SymPy expressions). Nothing imports
+torch, so parsing and analysis stay fast. Right-hand sides of PDEs are SymPy expressions
+in which operator applications are the unevaluated functions below; scalars stay SymPy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import sympy
+
+# ---------------------------------------------------------------------------------------
+# Source locations
+
+
+@dataclass(frozen=True)
+class Loc:
+    """A place in a spec file (1-based line and column)."""
+
+    file: str
+    line: int
+    column: int
+    end_column: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+# ---------------------------------------------------------------------------------------
+# Operator applications inside SymPy expressions.
+#
+# Each holds the operator's name as a Symbol and the operand; they never evaluate, so the
+# tree that the analysis inspects is exactly the one the generator prints.
+
+
+class _Application(sympy.Function):
+    nargs = 2
+
+    @property
+    def op(self) -> str:
+        return str(self.args[0])
+
+    @property
+    def operand(self) -> sympy.Expr:
+        return self.args[1]
+
+
+class Conv(_Application):
+    """K u: a learned convolution applied to a field."""
+
+
+class ConvT(_Application):
+    """K' u: the adjoint (transposed convolution with the same weight)."""
+
+
+class Norm(_Application):
+    """N u: a normalization layer."""
+
+
+class Act(_Application):
+    """σ(u): a pointwise activation or flux, builtin or user-defined."""
+
+
+APPLICATIONS: tuple[type[_Application], ...] = (Conv, ConvT, Norm, Act)
+
+
+# ---------------------------------------------------------------------------------------
+# Pointwise functions
+
+
+@dataclass
+class Function:
+    """A pointwise nonlinearity σ(x) = expr.
+
+    `expr` is the definition the analysis differentiates; `torch` is the name of a fused
+    builtin kernel (or None, when the generator prints `expr` itself).
+    """
+
+    name: str
+    var: sympy.Symbol
+    expr: sympy.Expr
+    torch: str | None = None
+    torch_args: tuple[float, ...] = ()
+    loc: Loc | None = None
+
+    @property
+    def builtin(self) -> bool:
+        return self.torch is not None
+
+
+# ---------------------------------------------------------------------------------------
+# Declarations inside a pde
+
+
+@dataclass
+class State:
+    name: str
+    channels: int
+    loc: Loc
+
+
+@dataclass
+class Weight:
+    """A learned convolution: c_in -> c_out with an odd kernel; dims = len(kernel)."""
+
+    name: str
+    kernel: tuple[int, ...]
+    c_in: int
+    c_out: int
+    bias: bool
+    loc: Loc
+
+    @property
+    def dims(self) -> int:
+        return len(self.kernel)
+
+    @property
+    def parameters(self) -> int:
+        n = self.c_in * self.c_out
+        for k in self.kernel:
+            n *= k
+        return n + (self.c_out if self.bias else 0)
+
+
+NormKind = Literal["tvnorm", "batchnorm", "instancenorm"]
+
+
+@dataclass
+class NormDecl:
+    name: str
+    kind: NormKind
+    channels: int
+    eps: float
+    affine: bool
+    loc: Loc
+
+    @property
+    def parameters(self) -> int:
+        return 2 * self.channels if self.affine else 0
+
+
+@dataclass
+class Param:
+    """A scalar parameter of the model; learned ones become nn.Parameters."""
+
+    name: str
+    value: float
+    learn: bool
+    positive: bool
+    loc: Loc
+
+
+@dataclass
+class Equation:
+    order: int  # 1 for dt(u), 2 for dtt(u)
+    state: str
+    rhs: sympy.Expr
+    loc: Loc
+    text: str  # the right-hand side as written, for reports and docstrings
+
+
+@dataclass
+class PDE:
+    """A pde definition instantiated with concrete arguments."""
+
+    name: str
+    args: dict[str, sympy.Expr]
+    states: dict[str, State]
+    weights: dict[str, Weight]
+    norms: dict[str, NormDecl]
+    params: dict[str, Param]
+    functions: dict[str, Function]
+    equations: list[Equation]
+    dims: int
+    loc: Loc
+
+    @property
+    def signature(self) -> str:
+        inner = ", ".join(f"{k} = {v}" for k, v in self.args.items())
+        return f"{self.name}({inner})" if inner else self.name
+
+
+# ---------------------------------------------------------------------------------------
+# Network layers
+
+
+@dataclass
+class ConvLayer:
+    kernel: tuple[int, ...]
+    c_in: int
+    c_out: int
+    bias: bool
+    stride: int
+    loc: Loc
+
+    @property
+    def parameters(self) -> int:
+        return Weight("", self.kernel, self.c_in, self.c_out, self.bias, self.loc).parameters
+
+
+@dataclass
+class BatchNormLayer:
+    channels: int
+    dims: int
+    loc: Loc
+
+    @property
+    def parameters(self) -> int:
+        return 2 * self.channels
+
+
+@dataclass
+class ActivationLayer:
+    function: Function
+    loc: Loc
+    parameters: int = 0
+
+
+@dataclass
+class PoolLayer:
+    kind: Literal["avg", "max"]
+    size: int
+    dims: int
+    loc: Loc
+    parameters: int = 0
+
+
+@dataclass
+class GlobalPoolLayer:
+    kind: Literal["avg", "max"]
+    dims: int
+    loc: Loc
+    parameters: int = 0
+
+
+@dataclass
+class FlattenLayer:
+    loc: Loc
+    parameters: int = 0
+
+
+@dataclass
+class LinearLayer:
+    c_in: int
+    c_out: int
+    bias: bool
+    loc: Loc
+
+    @property
+    def parameters(self) -> int:
+        return self.c_in * self.c_out + (self.c_out if self.bias else 0)
+
+
+@dataclass
+class IdentityLayer:
+    loc: Loc
+    parameters: int = 0
+
+
+@dataclass
+class SchemeCall:
+    """`by euler(h = 1, steps = 3)`: the scheme's name and its checked arguments."""
+
+    name: str
+    args: dict[str, object]
+    loc: Loc
+
+    @property
+    def text(self) -> str:
+        inner = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.args.items())
+        return f"{self.name}({inner})"
+
+
+@dataclass
+class Block:
+    """A pde advanced in time by a scheme: one residual unit of the network."""
+
+    pde: PDE
+    scheme: SchemeCall
+    shape: tuple[int, ...]  # (channels, *spatial) entering the block
+    loc: Loc
+    index: int = 0
+
+    @property
+    def steps(self) -> int:
+        return int(self.scheme.args.get("steps", 1))
+
+    @property
+    def shared(self) -> bool:
+        return bool(self.scheme.args.get("shared", False))
+
+    @property
+    def copies(self) -> int:
+        """How many sets of weights the block holds (one per step unless shared)."""
+        return 1 if self.shared else self.steps
+
+    @property
+    def label(self) -> str:
+        return f"block{self.index}: {self.pde.signature}"
+
+    @property
+    def parameters(self) -> int:
+        per_step = sum(w.parameters for w in self.pde.weights.values())
+        per_step += sum(n.parameters for n in self.pde.norms.values())
+        learned = sum(1 for p in self.pde.params.values() if p.learn)
+        return per_step * self.copies + learned
+
+
+Layer = (
+    ConvLayer
+    | BatchNormLayer
+    | ActivationLayer
+    | PoolLayer
+    | GlobalPoolLayer
+    | FlattenLayer
+    | LinearLayer
+    | IdentityLayer
+    | Block
+)
+
+
+@dataclass
+class InputSpec:
+    kind: Literal["signal", "image", "vector"]
+    shape: tuple[int, ...]  # (channels, *spatial)
+    loc: Loc
+
+    @property
+    def dims(self) -> int:
+        return len(self.shape) - 1
+
+
+@dataclass
+class Network:
+    name: str
+    input: InputSpec
+    layers: list[Layer]
+    output_shape: tuple[int, ...]
+    loc: Loc
+    constants: dict[str, float] = field(default_factory=dict)
+    source_file: str = ""
+
+    @property
+    def blocks(self) -> list[Block]:
+        return [layer for layer in self.layers if isinstance(layer, Block)]
+
+    @property
+    def parameters(self) -> int:
+        """Trainable parameters, counted from the IR alone."""
+        return sum(layer.parameters for layer in self.layers)
+
+    @property
+    def spatial_dynamic(self) -> bool:
+        """Whether the model accepts other spatial sizes than the declared one."""
+        return not any(isinstance(layer, FlattenLayer) for layer in self.layers)
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,1 @@
+"""The front end: grammar loading, syntax tree to IR, located errors."""

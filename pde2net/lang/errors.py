@@ -1,0 +1,45 @@
+"""Located errors: every user mistake carries file, line and column."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+from pde2net.ir import Loc
+
+
+class SpecError(Exception):
+    """A mistake in a spec or its overrides, reported GCC-style with the source line."""
+
+    def __init__(self, message: str, loc: Loc | None, notes: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.loc = loc
+        self.notes = list(notes)
+
+    def render(self, source: str | None = None) -> str:
+        """`file:line:col: error: message`, then the line and a caret under the column."""
+        where = f"{self.loc}: " if self.loc else ""
+        lines = [f"{where}error: {self.message}"]
+        if self.loc and source is not None:
+            text = source.splitlines()[self.loc.line - 1] if self.loc.line > 0 else ""
+            if self.loc.line <= len(source.splitlines()):
+                gutter = f"{self.loc.line:>5} | "
+                lines.append(gutter + text.rstrip("\n"))
+                width = 1
+                if self.loc.end_column and self.loc.end_column > self.loc.column:
+                    width = self.loc.end_column - self.loc.column
+                caret = "^" + "~" * (width - 1)
+                pad = "".join(c if c == "\t" else " " for c in text[: self.loc.column - 1])
+                lines.append(" " * (len(gutter) - 2) + "| " + pad + caret)
+        lines.extend(f"note: {note}" for note in self.notes)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return f"{self.loc}: error: {self.message}" if self.loc else f"error: {self.message}"
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """' (did you mean 'relu'?)' when a close candidate exists, else ''."""
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,0 +1,399 @@
+"""Syntax-tree expressions to SymPy, with channel checking for field expressions.
+
+Spec formulas are never handed to `sympify` or `eval`: each node is built into SymPy here,
+so the only names that exist are the ones a scope binds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy
+from lark import Token, Tree
+
+from pde2net.ir import Act, Conv, ConvT, Function, Loc, Norm, NormDecl, Param, State, Weight
+from pde2net.lang.builtins import ACTIVATIONS, MATH, builtin_activation
+from pde2net.lang.errors import SpecError, did_you_mean
+
+Node = Tree | Token
+
+MAX_EXPONENT = 64  # |n| in x^n; larger powers of a field make no sense and cost time
+
+
+@dataclass
+class FunctionTemplate:
+    """A user `fn`/`flux` as written: instantiated where it is used."""
+
+    name: str
+    params: list[str]
+    body: Tree
+    loc: Loc
+    scope: Scope
+
+
+@dataclass
+class Scope:
+    """Names visible to an expression, innermost first through `parent`."""
+
+    file: str
+    values: dict[str, sympy.Expr] = field(default_factory=dict)
+    params: dict[str, Param] = field(default_factory=dict)
+    states: dict[str, State] = field(default_factory=dict)
+    weights: dict[str, Weight] = field(default_factory=dict)
+    norms: dict[str, NormDecl] = field(default_factory=dict)
+    functions: dict[str, FunctionTemplate] = field(default_factory=dict)
+    parent: Scope | None = None
+
+    def lookup(self, name: str) -> tuple[str, object] | None:
+        scope: Scope | None = self
+        while scope is not None:
+            for kind in ("values", "params", "states", "weights", "norms", "functions"):
+                table = getattr(scope, kind)
+                if name in table:
+                    return kind, table[name]
+            scope = scope.parent
+        return None
+
+    def names(self) -> set[str]:
+        found: set[str] = set()
+        scope: Scope | None = self
+        while scope is not None:
+            for kind in ("values", "params", "states", "weights", "norms", "functions"):
+                found.update(getattr(scope, kind))
+            scope = scope.parent
+        return found
+
+    def defines(self, name: str) -> bool:
+        return any(
+            name in getattr(self, kind)
+            for kind in ("values", "params", "states", "weights", "norms", "functions")
+        )
+
+
+def loc_of(node: Node, file: str) -> Loc:
+    """The source location of a tree or token."""
+    if isinstance(node, Token):
+        end = node.column + len(str(node)) if node.column is not None else None
+        return Loc(file, node.line or 1, node.column or 1, end)
+    meta = node.meta
+    if getattr(meta, "empty", True):
+        for child in node.children:
+            if child is not None:
+                return loc_of(child, file)
+        return Loc(file, 1, 1)
+    end = meta.end_column if meta.end_line == meta.line else None
+    return Loc(file, meta.line, meta.column, end)
+
+
+def number(token: Token, file: str) -> sympy.Rational:
+    """An exact rational from a numeric literal (1e-3 is 1/1000, not a float)."""
+    text = str(token)
+    mantissa, _, exponent = text.lower().partition("e")
+    if exponent and abs(int(exponent)) > 300:
+        raise SpecError(f"number {text} is out of range", loc_of(token, file))
+    return sympy.Rational(mantissa) * sympy.Integer(10) ** int(exponent or 0)
+
+
+def source_text(node: Node) -> str:
+    """A canonical spelling of an expression, for docstrings and reports."""
+    if isinstance(node, Token):
+        return str(node)
+    kind, kids = node.data, node.children
+    binary = {"add": " + ", "sub": " - ", "mul": " * ", "div": " / ", "pow": "^"}
+    if kind in binary:
+        return f"{_paren(kids[0], kind)}{binary[kind]}{_paren(kids[1], kind, right=True)}"
+    if kind == "neg":
+        return "-" + _paren(kids[0], kind)
+    if kind == "number" or kind == "name":
+        return str(kids[0])
+    if kind == "adjoint":
+        return f"{kids[0]}'"
+    if kind == "juxt":
+        return f"{source_text(kids[0])} {source_text(kids[1])}"
+    if kind == "call_expr":
+        return f"{source_text(kids[0])}({_args_text(kids[1])})"
+    if kind == "list":
+        return "[" + ", ".join(source_text(k) for k in kids) + "]"
+    if kind == "kw_arg":
+        return f"{kids[0]} = {source_text(kids[1])}"
+    if kind == "map_arg":
+        return f"{source_text(kids[0])} -> {source_text(kids[1])}"
+    if kind == "kernel_arg":
+        return str(kids[0])
+    return " ".join(source_text(k) for k in kids if k is not None)
+
+
+_PRECEDENCE = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4}
+
+
+def _paren(node: Node, parent: str, right: bool = False) -> str:
+    text = source_text(node)
+    if isinstance(node, Tree) and node.data in _PRECEDENCE:
+        mine, theirs = _PRECEDENCE[node.data], _PRECEDENCE[parent]
+        if mine < theirs or (right and mine == theirs and parent in ("sub", "div")):
+            return f"({text})"
+    return text
+
+
+def _args_text(arglist: Tree) -> str:
+    return ", ".join(source_text(a) for a in arglist.children if a is not None)
+
+
+def call_args(arglist: Tree | None) -> list[Node]:
+    return [] if arglist is None else [a for a in arglist.children if a is not None]
+
+
+# ---------------------------------------------------------------------------------------
+# Scalars
+
+
+class Evaluator:
+    """Builds SymPy expressions from trees in a scope; collects the functions it uses."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self.file = scope.file
+        self.functions: dict[str, Function] = {}
+
+    def error(self, message: str, node: Node, notes: tuple[str, ...] = ()) -> SpecError:
+        return SpecError(message, loc_of(node, self.file), notes)
+
+    # -- scalar context -------------------------------------------------------------
+    def scalar(self, node: Node) -> sympy.Expr:
+        """A scalar expression: numbers, constants, parameters, math functions."""
+        kind = node.data if isinstance(node, Tree) else "token"
+        kids = node.children if isinstance(node, Tree) else []
+        if kind == "number":
+            return number(kids[0], self.file)
+        if kind == "name":
+            return self._scalar_name(kids[0])
+        if kind in ("add", "sub", "mul", "div", "pow"):
+            a, b = self.scalar(kids[0]), self.scalar(kids[1])
+            return self._arith(kind, a, b, node)
+        if kind == "neg":
+            return -self.scalar(kids[0])
+        if kind in ("call_expr", "juxt"):
+            head = kids[0]
+            args = call_args(kids[1]) if kind == "call_expr" else [kids[1]]
+            return self._scalar_call(head, args, node)
+        if kind == "adjoint":
+            raise self.error(f"'{kids[0]}'' is an operator, not a number", node)
+        if kind == "list":
+            raise self.error("a list is not a number", node)
+        raise self.error("expected a number", node)
+
+    def _arith(self, kind: str, a: sympy.Expr, b: sympy.Expr, node: Tree) -> sympy.Expr:
+        if kind == "add":
+            return a + b
+        if kind == "sub":
+            return a - b
+        if kind == "mul":
+            return a * b
+        if kind == "div":
+            if b == 0:
+                raise self.error("division by zero", node.children[1])
+            return a / b
+        if b.is_number and abs(b) > MAX_EXPONENT:
+            raise self.error(f"exponent {b} is too large (at most {MAX_EXPONENT})", node)
+        if a == 0 and b.is_number and b.is_negative:
+            raise self.error("0 raised to a negative power", node)
+        return a**b
+
+    def _scalar_name(self, token: Token) -> sympy.Expr:
+        name = str(token)
+        found = self.scope.lookup(name)
+        if found is None:
+            raise self.unknown(name, token, "name")
+        kind, value = found
+        if kind == "values":
+            return value  # type: ignore[return-value]
+        if kind == "params":
+            return param_symbol(value)  # type: ignore[arg-type]
+        what = {"states": "a state", "weights": "a weight", "norms": "a norm"}.get(kind, "a function")
+        raise self.error(f"'{name}' is {what}, not a number", token)
+
+    def _scalar_call(self, head: Tree, args: list[Node], node: Tree) -> sympy.Expr:
+        if head.data == "adjoint":
+            raise self.error(f"'{head.children[0]}'' is an operator, not a function", head)
+        name = str(head.children[0])
+        found = self.scope.lookup(name)
+        if found is not None and found[0] == "functions":
+            template: FunctionTemplate = found[1]  # type: ignore[assignment]
+            self._arity(name, args, len(template.params), len(template.params), node)
+            return self._inline(template, [self.scalar(a) for a in args])
+        if found is None and name in ACTIVATIONS:
+            extra = len(ACTIVATIONS[name][2])
+            self._arity(name, args, 1, 1 + extra, node)
+            values = [self.scalar(a) for a in args]
+            fn = builtin_activation(name, values[1:], None)
+            return fn.expr.subs(fn.var, values[0])
+        if found is None and name in MATH:
+            arity = 2 if name in ("max", "min") else 1
+            self._arity(name, args, arity, arity, node)
+            return MATH[name](*[self.scalar(a) for a in args])
+        if found is not None:
+            raise self.error(f"'{name}' is not a function", head)
+        raise self.unknown(name, head.children[0], "function")
+
+    def _inline(self, template: FunctionTemplate, values: list[sympy.Expr]) -> sympy.Expr:
+        inner = Scope(template.scope.file, parent=template.scope)
+        for param, value in zip(template.params, values, strict=True):
+            inner.values[param] = value
+        return Evaluator(inner).scalar(template.body)
+
+    def _arity(self, name: str, args: list[Node], low: int, high: int, node: Node) -> None:
+        if not low <= len(args) <= high:
+            want = str(low) if low == high else f"{low} to {high}"
+            plural = "" if high == 1 else "s"
+            raise self.error(
+                f"'{name}' takes {want} argument{plural} but {len(args)} were given", node
+            )
+        for arg in args:
+            if isinstance(arg, Tree) and arg.data in ("kw_arg", "map_arg", "kernel_arg"):
+                raise self.error(f"'{name}' takes plain values here", arg)
+
+    def unknown(self, name: str, token: Node, what: str) -> SpecError:
+        candidates = self.scope.names() | set(ACTIVATIONS) | set(MATH)
+        return self.error(f"unknown {what} '{name}'{did_you_mean(name, candidates)}", token)
+
+    # -- field context ----------------------------------------------------------------
+    def field(self, node: Node) -> tuple[sympy.Expr, int | None]:
+        """A field expression; returns it with its channel count (None for a scalar)."""
+        if not isinstance(node, Tree):
+            raise self.error("expected an expression", node)
+        kind, kids = node.data, node.children
+        if kind == "number":
+            return number(kids[0], self.file), None
+        if kind == "name":
+            found = self.scope.lookup(str(kids[0]))
+            if found is not None and found[0] == "states":
+                state: State = found[1]  # type: ignore[assignment]
+                return state_symbol(state.name), state.channels
+            if found is not None and found[0] in ("weights", "norms", "functions"):
+                raise self.error(f"operator '{kids[0]}' needs an operand, e.g. '{kids[0]} u'", node)
+            return self.scalar(node), None
+        if kind == "neg":
+            value, channels = self.field(kids[0])
+            return -value, channels
+        if kind in ("add", "sub", "mul", "div", "pow"):
+            return self._field_arith(kind, kids, node)
+        if kind in ("juxt", "call_expr"):
+            head = kids[0]
+            args = [kids[1]] if kind == "juxt" else call_args(kids[1])
+            return self._apply(head, args, node)
+        if kind == "adjoint":
+            raise self.error(f"operator '{kids[0]}'' needs an operand, e.g. '{kids[0]}' u'", node)
+        if kind == "list":
+            raise self.error("a list cannot appear in an equation", node)
+        raise self.error("expected an expression", node)
+
+    def _field_arith(self, kind: str, kids: list[Node], node: Tree) -> tuple[sympy.Expr, int | None]:
+        (a, ca), (b, cb) = self.field(kids[0]), self.field(kids[1])
+        if kind in ("add", "sub") and ca is not None and cb is not None and ca != cb:
+            raise self.error(f"cannot combine fields with {ca} and {cb} channels", node)
+        if kind == "div" and cb is not None:
+            raise self.error("division by a field is not supported; divide by a number", kids[1])
+        if kind == "pow" and cb is not None:
+            raise self.error("the exponent must be a number", kids[1])
+        if kind == "mul" and ca is not None and cb is not None and ca != cb:
+            raise self.error(f"cannot multiply fields with {ca} and {cb} channels", node)
+        return self._arith(kind, a, b, node), ca if ca is not None else cb
+
+    def _apply(self, head: Tree, args: list[Node], node: Tree) -> tuple[sympy.Expr, int | None]:
+        name = str(head.children[0])
+        adjoint = head.data == "adjoint"
+        found = self.scope.lookup(name)
+        kind = found[0] if found else None
+        if kind in ("weights", "norms") or adjoint:
+            if kind is None:
+                raise self.unknown(name, head.children[0], "operator")
+            if adjoint and kind != "weights":
+                raise self.error(f"only a weight has an adjoint; '{name}' is not a weight", head)
+            self._arity(name, args, 1, 1, node)
+            operand, channels = self.field(args[0])
+            if channels is None:
+                raise self.error(f"'{name}' must be applied to a field, not a number", args[0])
+            if kind == "weights":
+                return self._conv(found[1], adjoint, operand, channels, args[0])  # type: ignore[arg-type]
+            norm: NormDecl = found[1]  # type: ignore[assignment]
+            if channels != norm.channels:
+                raise self.error(
+                    f"norm '{name}' expects {norm.channels} channels but its input has {channels}",
+                    args[0],
+                )
+            return Norm(sympy.Symbol(name), operand), channels
+        if kind == "functions" or (kind is None and name in ACTIVATIONS):
+            fn = self._function(name, args, node)
+            operand, channels = self.field(args[0])
+            if channels is None:
+                return fn.expr.subs(fn.var, operand), None
+            return Act(sympy.Symbol(fn.name), operand), channels
+        if kind is None and name in MATH:
+            raise self.error(
+                f"'{name}' is a scalar function; define an activation with "
+                f"'fn f(x) = {name}(x)' to apply it to a field",
+                head,
+            )
+        if kind is None:
+            raise self.unknown(name, head.children[0], "operator")
+        if kind == "states":
+            raise self.error(f"'{name}' is a state, not an operator", head)
+        raise self.error(f"'{name}' is a number, not an operator; use '*' to multiply", head)
+
+    def _conv(
+        self, weight: Weight, adjoint: bool, operand: sympy.Expr, channels: int, node: Node
+    ) -> tuple[sympy.Expr, int]:
+        expects, gives = (weight.c_out, weight.c_in) if adjoint else (weight.c_in, weight.c_out)
+        if channels != expects:
+            shown = f"{weight.name}'" if adjoint else weight.name
+            raise self.error(
+                f"'{shown}' expects {expects} channels but its input has {channels}", node
+            )
+        cls = ConvT if adjoint else Conv
+        return cls(sympy.Symbol(weight.name), operand), gives
+
+    def _function(self, name: str, args: list[Node], node: Tree) -> Function:
+        """The pointwise function applied to args[0] at `node`."""
+        if not args:
+            raise self.error(f"'{name}' needs an operand", node)
+        return self.activation(name, args[1:], node)
+
+    def activation(self, name: str, params: list[Node], node: Node) -> Function:
+        """A builtin activation with its extra parameters bound, or a user fn of one
+        variable; registered under a unique name."""
+        found = self.scope.lookup(name)
+        if found is not None:
+            template: FunctionTemplate = found[1]  # type: ignore[assignment]
+            if len(template.params) != 1:
+                raise self.error(
+                    f"'{name}' takes {len(template.params)} arguments; an activation takes one",
+                    node,
+                )
+            if params:
+                raise self.error(f"activation '{name}' takes no extra parameters", params[0])
+            var = sympy.Symbol(template.params[0], real=True)
+            fn = Function(name, var, self._inline(template, [var]), loc=template.loc)
+        else:
+            extra = len(ACTIVATIONS[name][2])
+            self._arity(name, params, 0, extra, node)
+            values = [self.scalar(a) for a in params]
+            fn = builtin_activation(name, values, loc_of(node, self.file))
+        return self.register(fn)
+
+    def register(self, fn: Function) -> Function:
+        key, n = fn.name, 1
+        while key in self.functions and self.functions[key].expr != fn.expr:
+            n += 1
+            key = f"{fn.name}_{n}"
+        fn.name = key
+        self.functions[key] = fn
+        return fn
+
+
+def state_symbol(name: str) -> sympy.Symbol:
+    return sympy.Symbol(name)
+
+
+def param_symbol(param: Param) -> sympy.Symbol:
+    return sympy.Symbol(param.name, real=True, positive=param.positive or None)
+

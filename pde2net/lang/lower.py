@@ -1,0 +1,535 @@
+"""Syntax tree to IR: resolves names, instantiates pdes, infers and checks shapes."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+
+import sympy
+from lark import Token, Tree
+
+from pde2net import ir
+from pde2net.lang.args import REQUIRED, ArgSpec, Bound, bind
+from pde2net.lang.builtins import ACTIVATIONS
+from pde2net.lang.errors import SpecError, did_you_mean
+from pde2net.lang.expressions import (
+    Evaluator,
+    FunctionTemplate,
+    Node,
+    Scope,
+    call_args,
+    loc_of,
+    number,
+    source_text,
+)
+from pde2net.schemes import REGISTRY
+
+RESERVED = {"true", "false"}
+_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+LAYERS: dict[str, tuple[ArgSpec, ...]] = {
+    "conv": (
+        ArgSpec("kernel", "kernel", help="e.g. 3x3"),
+        ArgSpec("channels", "map", help="in -> out"),
+        ArgSpec("bias", "bool", False),
+        ArgSpec("stride", "posint", 1),
+    ),
+    "batchnorm": (ArgSpec("channels", "posint", None),),
+    "avgpool": (ArgSpec("size", "posint", 2),),
+    "maxpool": (ArgSpec("size", "posint", 2),),
+    "globalavgpool": (),
+    "globalmaxpool": (),
+    "flatten": (),
+    "linear": (ArgSpec("features", "map", help="in -> out"), ArgSpec("bias", "bool", True)),
+}
+INPUTS = {
+    "image": (ArgSpec("channels", "posint"), ArgSpec("height", "posint"), ArgSpec("width", "posint")),
+    "signal": (ArgSpec("channels", "posint"), ArgSpec("length", "posint")),
+    "vector": (ArgSpec("features", "posint"),),
+}
+NORMS: dict[str, tuple[ArgSpec, ...]] = {
+    "tvnorm": (
+        ArgSpec("channels", "posint"),
+        ArgSpec("eps", "positive", sympy.Rational(1, 1000)),
+        ArgSpec("affine", "bool", True),
+    ),
+    "batchnorm": (ArgSpec("channels", "posint"), ArgSpec("eps", "positive", sympy.Rational(1, 10**5)), ArgSpec("affine", "bool", True)),
+    "instancenorm": (
+        ArgSpec("channels", "posint"),
+        ArgSpec("eps", "positive", sympy.Rational(1, 10**5)),
+        ArgSpec("affine", "bool", True),
+    ),
+}
+WEIGHT = (
+    ArgSpec("kernel", "kernel", help="e.g. 3x3"),
+    ArgSpec("channels", "map", help="in -> out"),
+    ArgSpec("bias", "bool", False),
+)
+
+
+def parse_overrides(pairs: Mapping[str, object] | None) -> dict[str, sympy.Expr]:
+    """`--set NAME=VALUE` values as exact numbers; a bad value is an error at the option."""
+    result: dict[str, sympy.Expr] = {}
+    for name, raw in (pairs or {}).items():
+        text = str(raw).strip()
+        where = ir.Loc("--set", 1, len(name) + 2, len(name) + 2 + len(text))
+        if isinstance(raw, bool) or not _NUMBER.fullmatch(text):
+            raise SpecError(f"--set {name}={text}: the value must be a number", where)
+        sign = -1 if text.startswith("-") else 1
+        result[name] = sign * number(Token("NUMBER", text.lstrip("+-")), "--set")
+    return result
+
+
+class Lowering:
+    """One spec file's lowering: the global scope and what was declared at top level."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.scope = Scope(file)
+        self.pdes: dict[str, Tree] = {}
+        self.defined_at: dict[str, ir.Loc] = {}
+        self.constants: dict[str, ir.Loc] = {}
+
+    def error(self, message: str, node: Node, notes: tuple[str, ...] = ()) -> SpecError:
+        return SpecError(message, loc_of(node, self.file), notes)
+
+    # -- top level ---------------------------------------------------------------------
+    def program(self, tree: Tree, overrides: Mapping[str, sympy.Expr]) -> ir.Network:
+        networks: list[Tree] = []
+        evaluator = Evaluator(self.scope)
+        for item in (c for c in tree.children if c is not None):
+            name_token = item.children[1] if item.data == "fn_def" else item.children[0]
+            self._declare(name_token)
+            if item.data == "const_def":
+                name = str(name_token)
+                self.constants[name] = loc_of(name_token, self.file)
+                if name in overrides:
+                    self.scope.values[name] = overrides[name]
+                else:
+                    value = evaluator.scalar(item.children[1])
+                    if not value.is_number:
+                        raise self.error(f"constant '{name}' must be a number", item.children[1])
+                    self.scope.values[name] = value
+            elif item.data == "fn_def":
+                self._function(item, self.scope)
+            elif item.data == "pde_def":
+                self.pdes[str(name_token)] = item
+            else:
+                networks.append(item)
+        unknown = [name for name in overrides if name not in self.constants]
+        if unknown:
+            defined = ", ".join(sorted(self.constants)) or "none"
+            name = unknown[0]
+            raise SpecError(
+                f"--set {name}: the spec defines no constant '{name}'"
+                f"{did_you_mean(name, self.constants)}; constants it defines: {defined}",
+                ir.Loc("--set", 1, 1, len(name) + 1),
+            )
+        if not networks:
+            raise SpecError("the spec defines no network", ir.Loc(self.file, 1, 1))
+        if len(networks) > 1:
+            raise self.error(
+                "the spec defines more than one network; put each in its own file",
+                networks[1].children[0],
+            )
+        network = self._network(networks[0])
+        network.constants = {k: _plain(self.scope.values[k]) for k in self.constants}
+        return network
+
+    def _declare(self, token: Token, scope: Scope | None = None) -> None:
+        name = str(token)
+        if name in RESERVED:
+            raise self.error(f"'{name}' is a reserved word and cannot be declared", token)
+        if scope is not None:
+            if scope.defines(name):
+                raise self.error(f"'{name}' is declared twice in this pde", token)
+            return
+        if name in self.defined_at:
+            first = self.defined_at[name]
+            raise self.error(
+                f"'{name}' is already defined at line {first.line}", token
+            )
+        self.defined_at[name] = loc_of(token, self.file)
+
+    def _function(self, item: Tree, scope: Scope) -> None:
+        _, name, *rest = item.children
+        body = rest[-1]
+        params = [str(p) for p in rest[:-1] if p is not None]
+        if len(set(params)) != len(params):
+            raise self.error(f"function '{name}' repeats a parameter name", item)
+        scope.functions[str(name)] = FunctionTemplate(
+            str(name), params, body, loc_of(name, self.file), scope
+        )
+
+    # -- pde instantiation ----------------------------------------------------------------
+    def _pde(self, name: str, call: Tree, ev: Evaluator) -> ir.PDE:
+        tree = self.pdes[name]
+        _, header, *body = tree.children
+        specs: list[ArgSpec] = []
+        for param in call_args(header):
+            default = REQUIRED if param.children[1] is None else ev.scalar(param.children[1])
+            specs.append(ArgSpec(str(param.children[0]), "number", default))
+        bound = bind(f"pde '{name}'", call_args(call.children[1]), specs, ev, call)
+        scope = Scope(self.file, parent=self.scope)
+        scope.values.update(bound.values)  # type: ignore[arg-type]
+        inner = Evaluator(scope)
+        equations: list[ir.Equation] = []
+        for stmt in (s for s in body if s is not None):
+            if stmt.data == "decl":
+                self._decl(stmt, scope, inner)
+            elif stmt.data == "fn_def":
+                self._declare(stmt.children[1], scope)
+                self._function(stmt, scope)
+            else:
+                equations.append(self._equation(stmt, scope, inner, equations))
+        loc = loc_of(call, self.file)
+        if not scope.states:
+            raise SpecError(f"pde '{name}' declares no state (e.g. 'state u[c]')", loc_of(tree, self.file))
+        for state in scope.states.values():
+            if not any(eq.state == state.name for eq in equations):
+                raise SpecError(
+                    f"state '{state.name}' of pde '{name}' has no equation dt({state.name}) = ...",
+                    state.loc,
+                )
+        dims = {w.dims for w in scope.weights.values()}
+        if len(dims) > 1:
+            raise SpecError(f"pde '{name}' mixes 1D and 2D weights", loc_of(tree, self.file))
+        return ir.PDE(
+            name=name,
+            args=dict(scope.values),
+            states=dict(scope.states),
+            weights=dict(scope.weights),
+            norms=dict(scope.norms),
+            params=dict(scope.params),
+            functions=inner.functions,
+            equations=equations,
+            dims=dims.pop() if dims else 0,
+            loc=loc,
+        )
+
+    def _decl(self, stmt: Tree, scope: Scope, ev: Evaluator) -> None:
+        keyword, name_token, size, init, attrs = stmt.children
+        kind, name = str(keyword), str(name_token)
+        self._declare(name_token, scope)
+        loc = loc_of(name_token, self.file)
+        attr_list = [] if attrs is None else [a for a in attrs.children if a is not None]
+
+        def refuse(part: Node | None, what: str) -> None:
+            if part is not None:
+                raise self.error(f"a {kind} declaration takes no {what}", part)
+
+        if kind == "state":
+            refuse(init, "initial value")
+            refuse(attrs, "attributes")
+            if size is None:
+                raise self.error(f"state '{name}' needs a channel count, e.g. {name}[c]", stmt)
+            spec = ArgSpec("channels", "posint")
+            channels = bind(f"state '{name}'", [size.children[0]], [spec], ev, stmt)["channels"]
+            scope.states[name] = ir.State(name, int(channels), loc)  # type: ignore[arg-type]
+        elif kind == "weight":
+            refuse(size, "size")
+            refuse(init, "initial value")
+            kind_attr = self._single_attr(stmt, attr_list, name, ("conv",), "conv(3x3, c -> c)")
+            b = bind("conv", call_args(kind_attr.children[1]), WEIGHT, ev, kind_attr)
+            c_in, c_out = b["channels"]  # type: ignore[misc]
+            scope.weights[name] = ir.Weight(name, b["kernel"], c_in, c_out, b["bias"], loc)  # type: ignore[arg-type]
+        elif kind == "norm":
+            refuse(size, "size")
+            refuse(init, "initial value")
+            attr = self._single_attr(stmt, attr_list, name, tuple(NORMS), "tvnorm(c, eps = 1e-3)")
+            norm_kind = str(attr.children[0])
+            b = bind(norm_kind, call_args(attr.children[1]), NORMS[norm_kind], ev, attr)
+            scope.norms[name] = ir.NormDecl(
+                name, norm_kind, b["channels"], float(b["eps"]), b["affine"], loc  # type: ignore[arg-type]
+            )
+        elif kind == "param":
+            refuse(size, "size")
+            if init is None:
+                raise self.error(f"param '{name}' needs a value, e.g. {name} = 0.5", stmt)
+            value = ev.scalar(init.children[0])
+            if not value.is_number or not value.is_finite:
+                raise self.error(f"param '{name}' must be a finite number", init)
+            flags = self._flags(attr_list, ("learn", "positive"))
+            if "positive" in flags and not value > 0:
+                raise self.error(f"param '{name}' is declared positive but is {value}", init)
+            scope.params[name] = ir.Param(name, float(value), "learn" in flags, "positive" in flags, loc)
+            if "learn" not in flags:
+                scope.params.pop(name)
+                scope.values[name] = value
+        elif kind == "grid":
+            refuse(size, "size")
+            refuse(attrs, "attributes")
+            if init is None:
+                raise self.error(f"grid '{name}' needs a spacing, e.g. {name} = 1", stmt)
+            value = ev.scalar(init.children[0])
+            if not value.is_number or not value > 0:
+                raise self.error(f"grid spacing '{name}' must be a positive number", init)
+            scope.values[name] = value
+
+    def _single_attr(
+        self, stmt: Tree, attrs: list[Tree], name: str, kinds: tuple[str, ...], example: str
+    ) -> Tree:
+        keyword = str(stmt.children[0])
+        if not attrs:
+            raise self.error(f"{keyword} '{name}' needs a type, e.g. '{keyword} {name} : {example}'", stmt)
+        if len(attrs) > 1:
+            raise self.error(f"{keyword} '{name}' takes one type", attrs[1])
+        attr = attrs[0]
+        word = str(attr.children[0])
+        if word not in kinds:
+            raise self.error(
+                f"unknown {keyword} type '{word}'{did_you_mean(word, kinds)}; "
+                f"known: {', '.join(kinds)}",
+                attr.children[0],
+            )
+        return attr
+
+    def _flags(self, attrs: list[Tree], allowed: tuple[str, ...]) -> set[str]:
+        flags: set[str] = set()
+        for attr in attrs:
+            word = str(attr.children[0])
+            if word not in allowed or attr.children[1] is not None:
+                raise self.error(
+                    f"unknown attribute '{word}'{did_you_mean(word, allowed)}; "
+                    f"allowed: {', '.join(allowed)}",
+                    attr,
+                )
+            flags.add(word)
+        return flags
+
+    def _equation(
+        self, stmt: Tree, scope: Scope, ev: Evaluator, done: list[ir.Equation]
+    ) -> ir.Equation:
+        deriv, state_token, rhs = stmt.children
+        name = str(state_token)
+        if name not in scope.states:
+            raise self.error(
+                f"'{name}' is not a state of this pde{did_you_mean(name, scope.states)}",
+                state_token,
+            )
+        if any(eq.state == name for eq in done):
+            raise self.error(f"state '{name}' already has an equation", state_token)
+        expr, channels = ev.field(rhs)
+        state = scope.states[name]
+        if channels is not None and channels != state.channels:
+            raise self.error(
+                f"the right-hand side has {channels} channels but state '{name}' has "
+                f"{state.channels}",
+                rhs,
+            )
+        order = 2 if str(deriv) == "dtt" else 1
+        return ir.Equation(order, name, expr, loc_of(stmt, self.file), source_text(rhs))
+
+    # -- networks ------------------------------------------------------------------------
+    def _network(self, tree: Tree) -> ir.Network:
+        name_token, *stmts = tree.children
+        stmts = [s for s in stmts if s is not None]
+        ev = Evaluator(self.scope)
+        if not stmts or stmts[0].data != "input_stmt":
+            raise self.error(
+                f"network '{name_token}' must start with an input line, e.g. 'input image(3, 32, 32)'",
+                stmts[0] if stmts else name_token,
+            )
+        spec = self._input(stmts[0], ev)
+        shape = spec.shape
+        layers: list[ir.Layer] = []
+        for index, stmt in enumerate(stmts[1:], start=1):
+            if stmt.data == "input_stmt":
+                raise self.error("a network has one input line, at the top", stmt)
+            chain = stmt.children[0] if stmt.data == "output_stmt" else stmt
+            for layer in chain.children:
+                shape = self._layer(layer, shape, spec.dims, layers, ev)
+            if stmt.data == "output_stmt" and index != len(stmts) - 1:
+                raise self.error("the output line must be the last line of the network", stmts[index + 1])
+        if stmts[-1].data != "output_stmt":
+            raise self.error(
+                f"network '{name_token}' needs an output line at the end, e.g. 'output linear(64 -> 10)'",
+                stmts[-1],
+            )
+        for i, block in enumerate((b for b in layers if isinstance(b, ir.Block)), start=1):
+            block.index = i
+        return ir.Network(
+            str(name_token), spec, layers, shape, loc_of(name_token, self.file), source_file=self.file
+        )
+
+    def _input(self, stmt: Tree, ev: Evaluator) -> ir.InputSpec:
+        layer = stmt.children[0]
+        call, scheme = layer.children
+        if scheme is not None:
+            raise self.error("the input line takes no scheme", scheme)
+        word = str(call.children[0])
+        if word not in INPUTS:
+            raise self.error(
+                f"unknown input kind '{word}'{did_you_mean(word, INPUTS)}; "
+                "use image(c, H, W), signal(c, N) or vector(n)",
+                call.children[0],
+            )
+        bound = bind(word, call_args(call.children[1]), INPUTS[word], ev, call)
+        shape = tuple(int(v) for v in bound.values.values())  # type: ignore[call-overload]
+        return ir.InputSpec(word, shape, loc_of(call, self.file))  # type: ignore[arg-type]
+
+    def _layer(
+        self, layer: Tree, shape: tuple[int, ...], dims: int, out: list[ir.Layer], ev: Evaluator
+    ) -> tuple[int, ...]:
+        call, scheme = layer.children
+        word = str(call.children[0])
+        args = call_args(call.children[1])
+        loc = loc_of(call, self.file)
+        if word in self.pdes:
+            if scheme is None:
+                raise self.error(
+                    f"pde block '{word}' needs a time-stepping scheme, e.g. "
+                    f"'{source_text(call)} by euler(h = 1, steps = 3)'; "
+                    f"schemes: {', '.join(sorted(REGISTRY))}",
+                    call,
+                )
+            return self._block(word, call, scheme, shape, dims, out, ev)
+        if scheme is not None:
+            raise self.error(f"'{word}' is a layer, not a pde; only pde blocks take 'by'", scheme)
+        if word in LAYERS:
+            b = bind(word, args, LAYERS[word], ev, call)
+            return self._builtin_layer(word, b, call, shape, out, loc)
+        found = self.scope.lookup(word)
+        if word in ACTIVATIONS or (found is not None and found[0] == "functions"):
+            fn = ev.activation(word, args, call)
+            out.append(ir.ActivationLayer(fn, loc))
+            return shape
+        if word == "identity":
+            out.append(ir.IdentityLayer(loc))
+            return shape
+        known = set(LAYERS) | set(ACTIVATIONS) | set(self.pdes) | set(self.scope.functions)
+        raise self.error(f"unknown layer '{word}'{did_you_mean(word, known)}", call.children[0])
+
+    def _builtin_layer(
+        self, word: str, b: Bound, call: Tree, shape: tuple[int, ...], out: list[ir.Layer], loc: ir.Loc
+    ) -> tuple[int, ...]:
+        channels, spatial = shape[0], shape[1:]
+        if word == "conv":
+            c_in, c_out = b["channels"]  # type: ignore[misc]
+            kernel: tuple[int, ...] = b["kernel"]  # type: ignore[assignment]
+            self._need_spatial(word, spatial, call)
+            if len(kernel) != len(spatial):
+                want = "x".join([str(kernel[0])] * len(spatial))
+                raise self.error(
+                    f"conv kernel {'x'.join(map(str, kernel))} is {len(kernel)}D but the data is "
+                    f"{len(spatial)}D ({_shape(shape)}); write {want}",
+                    b.nodes["kernel"],
+                )
+            if c_in != channels:
+                raise self.error(
+                    f"channel mismatch: conv expects {c_in} input channels but receives "
+                    f"{channels} ({_shape(shape)})",
+                    b.nodes["channels"],
+                )
+            stride = int(b["stride"])  # type: ignore[call-overload]
+            for size in spatial:
+                if size % stride:
+                    raise self.error(f"stride {stride} does not divide the spatial size {_shape(shape)}", b.nodes["stride"])
+            out.append(ir.ConvLayer(kernel, c_in, c_out, bool(b["bias"]), stride, loc))
+            return (c_out, *(s // stride for s in spatial))
+        if word == "batchnorm":
+            given = b["channels"]
+            if given is not None and given != channels:
+                raise self.error(
+                    f"channel mismatch: batchnorm({given}) but the data has {channels} channels",
+                    b.nodes["channels"],
+                )
+            out.append(ir.BatchNormLayer(channels, len(spatial), loc))
+            return shape
+        if word in ("avgpool", "maxpool"):
+            self._need_spatial(word, spatial, call)
+            size = int(b["size"])  # type: ignore[call-overload]
+            bad = [s for s in spatial if s % size]
+            if bad:
+                raise self.error(
+                    f"{word}({size}) does not divide the spatial size {_shape(shape)}",
+                    b.nodes.get("size", call),
+                )
+            out.append(ir.PoolLayer(word[:3], size, len(spatial), loc))  # type: ignore[arg-type]
+            return (channels, *(s // size for s in spatial))
+        if word in ("globalavgpool", "globalmaxpool"):
+            self._need_spatial(word, spatial, call)
+            out.append(ir.GlobalPoolLayer(word[6:9], len(spatial), loc))  # type: ignore[arg-type]
+            return (channels,)
+        if word == "flatten":
+            out.append(ir.FlattenLayer(loc))
+            return (math.prod(shape),)
+        # linear
+        c_in, c_out = b["features"]  # type: ignore[misc]
+        if spatial:
+            raise self.error(
+                f"linear needs flat input but the data is {_shape(shape)}; "
+                "add globalavgpool or flatten before it",
+                call,
+            )
+        if c_in != channels:
+            raise self.error(
+                f"feature mismatch: linear expects {c_in} inputs but receives {channels}",
+                b.nodes["features"],
+            )
+        out.append(ir.LinearLayer(c_in, c_out, bool(b["bias"]), loc))
+        return (c_out,)
+
+    def _need_spatial(self, word: str, spatial: tuple[int, ...], node: Node) -> None:
+        if not spatial:
+            raise self.error(f"{word} needs spatial data, but the data is already flat", node)
+
+    def _block(
+        self,
+        word: str,
+        call: Tree,
+        scheme_call: Tree,
+        shape: tuple[int, ...],
+        dims: int,
+        out: list[ir.Layer],
+        ev: Evaluator,
+    ) -> tuple[int, ...]:
+        pde = self._pde(word, call, ev)
+        scheme_name = str(scheme_call.children[0])
+        if scheme_name not in REGISTRY:
+            raise self.error(
+                f"unknown scheme '{scheme_name}'{did_you_mean(scheme_name, REGISTRY)}; "
+                f"schemes: {', '.join(sorted(REGISTRY))}",
+                scheme_call.children[0],
+            )
+        scheme = REGISTRY[scheme_name]
+        bound = bind(scheme_name, call_args(scheme_call.children[1]), scheme.arguments, ev, scheme_call)
+        if len(shape) == 1:
+            raise self.error(f"pde block '{word}' needs spatial data, but the data is flat", call)
+        if pde.dims and pde.dims != len(shape) - 1:
+            raise self.error(
+                f"pde '{word}' has {pde.dims}D weights but the data is {len(shape) - 1}D "
+                f"({_shape(shape)})",
+                call,
+            )
+        states = list(pde.states.values())
+        total = sum(s.channels for s in states)
+        if total != shape[0]:
+            raise self.error(
+                f"channel mismatch: {pde.signature} has {total} channels "
+                f"({', '.join(f'{s.name}[{s.channels}]' for s in states)}) but its input has "
+                f"{shape[0]} ({_shape(shape)})",
+                call,
+            )
+        values = {k: _plain(v) for k, v in bound.values.items()}
+        block = ir.Block(pde, ir.SchemeCall(scheme_name, values, loc_of(scheme_call, self.file)), shape, loc_of(call, self.file))
+        scheme().validate(block)
+        out.append(block)
+        return shape
+
+
+def _plain(value: object) -> object:
+    """Scheme arguments as Python scalars (ints stay ints)."""
+    if isinstance(value, sympy.Basic):
+        return int(value) if value.is_integer else float(value)
+    return value
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "x".join(str(s) for s in shape)
+
+
+def lower(tree: Tree, file: str, overrides: Mapping[str, object] | None = None) -> ir.Network:
+    """Lower a parsed spec into the IR of its network, applying `--set` overrides."""
+    return Lowering(file).program(tree, parse_overrides(overrides))

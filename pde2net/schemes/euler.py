@@ -1,0 +1,134 @@
+"""Forward Euler: u ← u + h · f(u). The parabolic CNN of Ruthotto & Haber is this scheme
+applied to the symmetric layer f(u) = -K' σ(N(K u))."""
+
+from __future__ import annotations
+
+import sympy
+
+from pde2net.analysis.forms import SymmetricLayer, symmetric
+from pde2net.analysis.functions import slopes
+from pde2net.analysis.report import Check
+from pde2net.ir import Block
+from pde2net.lang.args import ArgSpec
+from pde2net.schemes import register
+from pde2net.schemes.base import Scheme
+from pde2net.schemes.common import LIPSCHITZ, monotone_check, num, step_index
+
+
+@register
+class Euler(Scheme):
+    name = "euler"
+    title = "forward Euler"
+    order = 1
+    arguments = (
+        ArgSpec("h", "positive", help="the step size, e.g. h = 1"),
+        ArgSpec("steps", "posint", 1),
+        ArgSpec("shared", "bool", False, help="one set of weights for all steps"),
+        ArgSpec("enforce", "bool", False, help="keep the step condition true by construction"),
+    )
+
+    def checks(self, block: Block) -> list[Check]:
+        h = sympy.nsimplify(block.scheme.args["h"])
+        result: list[Check] = []
+        for eq in block.pde.equations:
+            form = symmetric(block.pde, eq)
+            if form is None:
+                result.append(
+                    Check(
+                        name=f"dt({eq.state}): structure",
+                        formula="f(u) = -K' σ(N(K u))",
+                        condition=f"dt({eq.state}) = {eq.text} is not of that form",
+                        status="conditional",
+                        reason="pde2net knows no stability theorem for this right-hand side, "
+                        "so the step is not checked.",
+                    )
+                )
+                continue
+            result.append(monotone_check(form, f"dt({eq.state})"))
+            result.append(self._step(block, form, h))
+        return result
+
+    def _step(self, block: Block, form: SymmetricLayer, h: sympy.Expr) -> Check:
+        fn = form.function
+        lip = slopes(fn).high
+        c = form.coefficient
+        k = form.weight
+        each = f"‖{k}_j‖₂" if block.copies > 1 else f"‖{k}‖₂"
+        scale = "" if c == 1 else f"{num(c)} · "
+        formula = "h · L_σ · ‖K‖₂² ≤ 2" if c == 1 else "h · c · L_σ · ‖K‖₂² ≤ 2"
+        values = {"h": num(h), "L_sigma": num(lip), "c": num(c)}
+        norm_note = f" The norm {form.norm} is treated as 1-Lipschitz." if form.norm else ""
+        if lip == 0:
+            return Check(
+                name="forward Euler step",
+                formula=formula,
+                condition="L_σ = 0: σ is constant",
+                status="proven",
+                reason="σ' = 0, so the step leaves differences unchanged.",
+                notion=LIPSCHITZ,
+                values=values,
+            )
+        if lip == sympy.oo:
+            return Check(
+                name="forward Euler step",
+                formula=formula,
+                condition="L_σ = ∞",
+                status="violated",
+                reason="σ' is unbounded (sup σ' = ∞), so no step size h > 0 is stable.",
+                notion=LIPSCHITZ,
+                values=values,
+            )
+        bound = _norm_bound(form, h)
+        plugged = f"{num(h)} · {scale}{num(lip)} · {each}² ≤ 2, i.e. {each} ≤ {num(bound)}"
+        values["norm_bound"] = float(bound)
+        if block.scheme.args.get("enforce"):
+            return Check(
+                name="forward Euler step",
+                formula=formula,
+                condition=plugged,
+                status="enforced",
+                reason=f"The generated module rescales {k} so that ‖{k}‖₂ ≤ {num(bound)}, "
+                f"estimated by power iteration on the convolution operator.{norm_note}",
+                notion=LIPSCHITZ,
+                margin=1.0,
+                values=values,
+            )
+        return Check(
+            name="forward Euler step",
+            formula=formula,
+            condition=plugged,
+            status="conditional",
+            reason=f"{k} is learned, so the bound holds only if training keeps {each} ≤ "
+            f"{num(bound)}; ask for 'enforce = true' to guarantee it.{norm_note}",
+            notion=LIPSCHITZ,
+            values=values,
+        )
+
+    def norm_bounds(self, block: Block) -> dict[str, float]:
+        if not block.scheme.args.get("enforce"):
+            return {}
+        h = sympy.nsimplify(block.scheme.args["h"])
+        bounds = {}
+        for eq in block.pde.equations:
+            form = symmetric(block.pde, eq)
+            bound = None if form is None else _norm_bound(form, h)
+            if bound is not None:
+                bounds[form.weight] = float(bound)
+        return bounds
+
+    def emit(self, block: Block, rhs: dict[str, str]) -> list[str]:
+        (state, method), = rhs.items()
+        h = num(block.scheme.args["h"])
+        return [
+            f"for j in range({block.steps}):  # forward Euler, h = {h}",
+            f"    {state} = {state} + {h} * self.{method}({state}, {step_index(block)})",
+            f"return {state}",
+        ]
+
+
+def _norm_bound(form: SymmetricLayer, h: sympy.Expr) -> sympy.Expr | None:
+    """The largest ‖K‖₂ with h · c · L_σ · ‖K‖₂² ≤ 2 (None when L_σ is 0 or ∞)."""
+    lip = slopes(form.function).high
+    if lip == 0 or lip == sympy.oo:
+        return None
+    return sympy.sqrt(2 / (h * form.coefficient * lip))
