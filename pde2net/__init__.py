@@ -1,0 +1,31 @@
+"""pde2net: compile PDE specifications into stable PyTorch networks and verified ONNX models.
+
+`check_file` parses and analyses a spec without importing torch; `compile_file` also
+generates the PyTorch module and builds it from the generated source.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from pde2net.api import Compiled
+
+
+def check_file(path: str, set: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The stability report of the spec at `path` (a dict, as `pde2net check --json`)."""
+    from pde2net.api import check_file as check
+
+    return check(path, set=set)
+
+
+def compile_file(path: str, set: dict[str, Any] | None = None) -> Compiled:
+    """Compile the spec at `path`: `.module` (torch), `.report` (dict), `.source` (code)."""
+    from pde2net.api import compile_file as compile_
+
+    return compile_(path, set=set)
+
+
+__all__ = ["__version__", "check_file", "compile_file"]

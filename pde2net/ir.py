@@ -267,10 +267,11 @@ class SchemeCall:
     name: str
     args: dict[str, object]
     loc: Loc
+    given: tuple[str, ...] = ()  # the arguments the spec wrote (the rest are defaults)
 
     @property
     def text(self) -> str:
-        inner = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.args.items())
+        inner = ", ".join(f"{k} = {_fmt(self.args[k])}" for k in self.args if k in self.given)
         return f"{self.name}({inner})"
 
 

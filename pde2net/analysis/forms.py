@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from pde2net.ir import Act, Conv, ConvT, Function, Norm, PDE, Equation
+from pde2net.ir import PDE, Act, Conv, ConvT, Equation, Function, Norm
 from pde2net.lang.builtins import builtin_activation
 
 

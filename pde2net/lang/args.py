@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import sympy
-from lark import Token, Tree
+from lark import Tree
 
-from pde2net.lang.errors import SpecError, did_you_mean
-from pde2net.lang.expressions import Evaluator, Node, loc_of
+from pde2net.lang.errors import did_you_mean
+from pde2net.lang.expressions import Evaluator, Node
 
 Kind = Literal["posint", "count", "number", "positive", "bool", "kernel", "map", "choice"]
 REQUIRED = object()
@@ -155,5 +155,3 @@ def _integer(spec: ArgSpec, node: Node, ev: Evaluator, what: str) -> int:
 
 def _show(value: sympy.Expr) -> str:
     return str(value) if value.is_Rational else f"{float(value):g}"
-
-

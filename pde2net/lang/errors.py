@@ -21,17 +21,16 @@ class SpecError(Exception):
         """`file:line:col: error: message`, then the line and a caret under the column."""
         where = f"{self.loc}: " if self.loc else ""
         lines = [f"{where}error: {self.message}"]
-        if self.loc and source is not None:
-            text = source.splitlines()[self.loc.line - 1] if self.loc.line > 0 else ""
-            if self.loc.line <= len(source.splitlines()):
-                gutter = f"{self.loc.line:>5} | "
-                lines.append(gutter + text.rstrip("\n"))
-                width = 1
-                if self.loc.end_column and self.loc.end_column > self.loc.column:
-                    width = self.loc.end_column - self.loc.column
-                caret = "^" + "~" * (width - 1)
-                pad = "".join(c if c == "\t" else " " for c in text[: self.loc.column - 1])
-                lines.append(" " * (len(gutter) - 2) + "| " + pad + caret)
+        source_lines = source.splitlines() if source is not None else []
+        if self.loc and 1 <= self.loc.line <= len(source_lines):
+            text = source_lines[self.loc.line - 1]
+            gutter = f"{self.loc.line:>5} | "
+            lines.append(gutter + text)
+            width = 1
+            if self.loc.end_column and self.loc.end_column > self.loc.column:
+                width = self.loc.end_column - self.loc.column
+            pad = "".join(c if c == "\t" else " " for c in text[: self.loc.column - 1])
+            lines.append(" " * (len(gutter) - 2) + "| " + pad + "^" + "~" * (width - 1))
         lines.extend(f"note: {note}" for note in self.notes)
         return "\n".join(lines)
 

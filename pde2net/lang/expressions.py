@@ -209,7 +209,9 @@ class Evaluator:
             return value  # type: ignore[return-value]
         if kind == "params":
             return param_symbol(value)  # type: ignore[arg-type]
-        what = {"states": "a state", "weights": "a weight", "norms": "a norm"}.get(kind, "a function")
+        what = {"states": "a state", "weights": "a weight", "norms": "a norm"}.get(
+            kind, "a function"
+        )
         raise self.error(f"'{name}' is {what}, not a number", token)
 
     def _scalar_call(self, head: Tree, args: list[Node], node: Tree) -> sympy.Expr:
@@ -287,7 +289,9 @@ class Evaluator:
             raise self.error("a list cannot appear in an equation", node)
         raise self.error("expected an expression", node)
 
-    def _field_arith(self, kind: str, kids: list[Node], node: Tree) -> tuple[sympy.Expr, int | None]:
+    def _field_arith(
+        self, kind: str, kids: list[Node], node: Tree
+    ) -> tuple[sympy.Expr, int | None]:
         (a, ca), (b, cb) = self.field(kids[0]), self.field(kids[1])
         if kind in ("add", "sub") and ca is not None and cb is not None and ca != cb:
             raise self.error(f"cannot combine fields with {ca} and {cb} channels", node)
@@ -396,4 +400,3 @@ def state_symbol(name: str) -> sympy.Symbol:
 
 def param_symbol(param: Param) -> sympy.Symbol:
     return sympy.Symbol(param.name, real=True, positive=param.positive or None)
-

@@ -26,6 +26,7 @@ from pde2net.lang.expressions import (
 from pde2net.schemes import REGISTRY
 
 RESERVED = {"true", "false"}
+COMMAND_LINE = "<command line>"  # the file name of errors in --set options
 _NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 LAYERS: dict[str, tuple[ArgSpec, ...]] = {
@@ -44,7 +45,11 @@ LAYERS: dict[str, tuple[ArgSpec, ...]] = {
     "linear": (ArgSpec("features", "map", help="in -> out"), ArgSpec("bias", "bool", True)),
 }
 INPUTS = {
-    "image": (ArgSpec("channels", "posint"), ArgSpec("height", "posint"), ArgSpec("width", "posint")),
+    "image": (
+        ArgSpec("channels", "posint"),
+        ArgSpec("height", "posint"),
+        ArgSpec("width", "posint"),
+    ),
     "signal": (ArgSpec("channels", "posint"), ArgSpec("length", "posint")),
     "vector": (ArgSpec("features", "posint"),),
 }
@@ -54,7 +59,11 @@ NORMS: dict[str, tuple[ArgSpec, ...]] = {
         ArgSpec("eps", "positive", sympy.Rational(1, 1000)),
         ArgSpec("affine", "bool", True),
     ),
-    "batchnorm": (ArgSpec("channels", "posint"), ArgSpec("eps", "positive", sympy.Rational(1, 10**5)), ArgSpec("affine", "bool", True)),
+    "batchnorm": (
+        ArgSpec("channels", "posint"),
+        ArgSpec("eps", "positive", sympy.Rational(1, 10**5)),
+        ArgSpec("affine", "bool", True),
+    ),
     "instancenorm": (
         ArgSpec("channels", "posint"),
         ArgSpec("eps", "positive", sympy.Rational(1, 10**5)),
@@ -73,11 +82,12 @@ def parse_overrides(pairs: Mapping[str, object] | None) -> dict[str, sympy.Expr]
     result: dict[str, sympy.Expr] = {}
     for name, raw in (pairs or {}).items():
         text = str(raw).strip()
-        where = ir.Loc("--set", 1, len(name) + 2, len(name) + 2 + len(text))
+        start = len("--set ") + len(name) + 2
+        where = ir.Loc(COMMAND_LINE, 1, start, start + len(text))
         if isinstance(raw, bool) or not _NUMBER.fullmatch(text):
             raise SpecError(f"--set {name}={text}: the value must be a number", where)
         sign = -1 if text.startswith("-") else 1
-        result[name] = sign * number(Token("NUMBER", text.lstrip("+-")), "--set")
+        result[name] = sign * number(Token("NUMBER", text.lstrip("+-")), COMMAND_LINE)
     return result
 
 
@@ -122,9 +132,9 @@ class Lowering:
             defined = ", ".join(sorted(self.constants)) or "none"
             name = unknown[0]
             raise SpecError(
-                f"--set {name}: the spec defines no constant '{name}'"
+                f"--set {name}: {self.file} defines no constant '{name}'"
                 f"{did_you_mean(name, self.constants)}; constants it defines: {defined}",
-                ir.Loc("--set", 1, 1, len(name) + 1),
+                ir.Loc(COMMAND_LINE, 1, 7, 7 + len(name)),
             )
         if not networks:
             raise SpecError("the spec defines no network", ir.Loc(self.file, 1, 1))
@@ -147,9 +157,7 @@ class Lowering:
             return
         if name in self.defined_at:
             first = self.defined_at[name]
-            raise self.error(
-                f"'{name}' is already defined at line {first.line}", token
-            )
+            raise self.error(f"'{name}' is already defined at line {first.line}", token)
         self.defined_at[name] = loc_of(token, self.file)
 
     def _function(self, item: Tree, scope: Scope) -> None:
@@ -185,7 +193,9 @@ class Lowering:
                 equations.append(self._equation(stmt, scope, inner, equations))
         loc = loc_of(call, self.file)
         if not scope.states:
-            raise SpecError(f"pde '{name}' declares no state (e.g. 'state u[c]')", loc_of(tree, self.file))
+            raise SpecError(
+                f"pde '{name}' declares no state (e.g. 'state u[c]')", loc_of(tree, self.file)
+            )
         for state in scope.states.values():
             if not any(eq.state == state.name for eq in equations):
                 raise SpecError(
@@ -241,7 +251,12 @@ class Lowering:
             norm_kind = str(attr.children[0])
             b = bind(norm_kind, call_args(attr.children[1]), NORMS[norm_kind], ev, attr)
             scope.norms[name] = ir.NormDecl(
-                name, norm_kind, b["channels"], float(b["eps"]), b["affine"], loc  # type: ignore[arg-type]
+                name,
+                norm_kind,
+                b["channels"],
+                float(b["eps"]),
+                b["affine"],
+                loc,  # type: ignore[arg-type]
             )
         elif kind == "param":
             refuse(size, "size")
@@ -253,7 +268,9 @@ class Lowering:
             flags = self._flags(attr_list, ("learn", "positive"))
             if "positive" in flags and not value > 0:
                 raise self.error(f"param '{name}' is declared positive but is {value}", init)
-            scope.params[name] = ir.Param(name, float(value), "learn" in flags, "positive" in flags, loc)
+            scope.params[name] = ir.Param(
+                name, float(value), "learn" in flags, "positive" in flags, loc
+            )
             if "learn" not in flags:
                 scope.params.pop(name)
                 scope.values[name] = value
@@ -272,7 +289,9 @@ class Lowering:
     ) -> Tree:
         keyword = str(stmt.children[0])
         if not attrs:
-            raise self.error(f"{keyword} '{name}' needs a type, e.g. '{keyword} {name} : {example}'", stmt)
+            raise self.error(
+                f"{keyword} '{name}' needs a type, e.g. '{keyword} {name} : {example}'", stmt
+            )
         if len(attrs) > 1:
             raise self.error(f"{keyword} '{name}' takes one type", attrs[1])
         attr = attrs[0]
@@ -341,7 +360,9 @@ class Lowering:
             for layer in chain.children:
                 shape = self._layer(layer, shape, spec.dims, layers, ev)
             if stmt.data == "output_stmt" and index != len(stmts) - 1:
-                raise self.error("the output line must be the last line of the network", stmts[index + 1])
+                raise self.error(
+                    "the output line must be the last line of the network", stmts[index + 1]
+                )
         if stmts[-1].data != "output_stmt":
             raise self.error(
                 f"network '{name_token}' needs an output line at the end, e.g. 'output linear(64 -> 10)'",
@@ -350,7 +371,12 @@ class Lowering:
         for i, block in enumerate((b for b in layers if isinstance(b, ir.Block)), start=1):
             block.index = i
         return ir.Network(
-            str(name_token), spec, layers, shape, loc_of(name_token, self.file), source_file=self.file
+            str(name_token),
+            spec,
+            layers,
+            shape,
+            loc_of(name_token, self.file),
+            source_file=self.file,
         )
 
     def _input(self, stmt: Tree, ev: Evaluator) -> ir.InputSpec:
@@ -402,7 +428,13 @@ class Lowering:
         raise self.error(f"unknown layer '{word}'{did_you_mean(word, known)}", call.children[0])
 
     def _builtin_layer(
-        self, word: str, b: Bound, call: Tree, shape: tuple[int, ...], out: list[ir.Layer], loc: ir.Loc
+        self,
+        word: str,
+        b: Bound,
+        call: Tree,
+        shape: tuple[int, ...],
+        out: list[ir.Layer],
+        loc: ir.Loc,
     ) -> tuple[int, ...]:
         channels, spatial = shape[0], shape[1:]
         if word == "conv":
@@ -425,7 +457,10 @@ class Lowering:
             stride = int(b["stride"])  # type: ignore[call-overload]
             for size in spatial:
                 if size % stride:
-                    raise self.error(f"stride {stride} does not divide the spatial size {_shape(shape)}", b.nodes["stride"])
+                    raise self.error(
+                        f"stride {stride} does not divide the spatial size {_shape(shape)}",
+                        b.nodes["stride"],
+                    )
             out.append(ir.ConvLayer(kernel, c_in, c_out, bool(b["bias"]), stride, loc))
             return (c_out, *(s // stride for s in spatial))
         if word == "batchnorm":
@@ -494,7 +529,9 @@ class Lowering:
                 scheme_call.children[0],
             )
         scheme = REGISTRY[scheme_name]
-        bound = bind(scheme_name, call_args(scheme_call.children[1]), scheme.arguments, ev, scheme_call)
+        bound = bind(
+            scheme_name, call_args(scheme_call.children[1]), scheme.arguments, ev, scheme_call
+        )
         if len(shape) == 1:
             raise self.error(f"pde block '{word}' needs spatial data, but the data is flat", call)
         if pde.dims and pde.dims != len(shape) - 1:
@@ -513,7 +550,12 @@ class Lowering:
                 call,
             )
         values = {k: _plain(v) for k, v in bound.values.items()}
-        block = ir.Block(pde, ir.SchemeCall(scheme_name, values, loc_of(scheme_call, self.file)), shape, loc_of(call, self.file))
+        block = ir.Block(
+            pde,
+            ir.SchemeCall(scheme_name, values, loc_of(scheme_call, self.file), tuple(bound.nodes)),
+            shape,
+            loc_of(call, self.file),
+        )
         scheme().validate(block)
         out.append(block)
         return shape

@@ -83,9 +83,7 @@ def _syntax_error(err: UnexpectedInput, text: str, file: str) -> SpecError:
         isinstance(err, UnexpectedToken) and err.token.type == "$END"
     ):
         lines = text.splitlines() or [""]
-        return SpecError(
-            "unexpected end of file" + hint, Loc(file, len(lines), len(lines[-1]) + 1)
-        )
+        return SpecError("unexpected end of file" + hint, Loc(file, len(lines), len(lines[-1]) + 1))
     assert isinstance(err, UnexpectedToken)
     token = err.token
     shown = "end of line" if token.type == "_NL" else repr(str(token))

@@ -117,11 +117,12 @@ class Euler(Scheme):
         return bounds
 
     def emit(self, block: Block, rhs: dict[str, str]) -> list[str]:
-        (state, method), = rhs.items()
+        ((state, method),) = rhs.items()
         h = num(block.scheme.args["h"])
+        step = "" if h == "1" else f"{h} * "
         return [
             f"for j in range({block.steps}):  # forward Euler, h = {h}",
-            f"    {state} = {state} + {h} * self.{method}({state}, {step_index(block)})",
+            f"    {state} = {state} + {step}self.{method}({state}, {step_index(block)})",
             f"return {state}",
         ]
 

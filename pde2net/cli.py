@@ -1,0 +1,186 @@
+"""The `pde2net` command: parses flags, calls the API, prints, picks the exit code.
+
+Exit codes: 0 stable (or written), 1 a stability condition is violated, 2 a mistake in
+the spec or the command line, 3 the ONNX export failed verification (a pde2net bug).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from pde2net import __version__
+from pde2net.lang.errors import SpecError
+from pde2net.lang.lower import COMMAND_LINE
+
+EXIT_UNSTABLE, EXIT_SPEC, EXIT_EXPORT, EXIT_INTERNAL = 1, 2, 3, 70
+
+
+def _overrides(pairs: tuple[str, ...]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            _fail_spec(SpecError(f"--set {pair}: write NAME=VALUE, e.g. --set tau=0.2", None))
+        result[name.strip()] = value.strip()
+    return result
+
+
+def _fail_spec(
+    err: SpecError, source: str | None = None, pairs: dict[str, str] | None = None
+) -> NoReturn:
+    if err.loc is not None and err.loc.file == COMMAND_LINE and pairs is not None:
+        name = next((n for n in pairs if err.message.startswith(f"--set {n}")), None)
+        if name is not None:
+            source = f"--set {name}={pairs[name]}"
+    click.echo(err.render(source), err=True)
+    sys.exit(EXIT_SPEC)
+
+
+def _run(action, path: str, pairs: dict[str, str]) -> Any:
+    """Run a pipeline step, turning user mistakes into located errors (exit 2)."""
+    from pde2net.api import read_spec
+
+    try:
+        return action()
+    except SpecError as err:
+        source = None
+        if err.loc is not None and err.loc.file == path:
+            try:
+                source = read_spec(path)
+            except SpecError:
+                source = None
+        _fail_spec(err, source, pairs)
+    except RecursionError:
+        click.echo(f"{path}:1:1: error: the spec nests too deeply", err=True)
+        sys.exit(EXIT_SPEC)
+
+
+def _internal(err: BaseException) -> NoReturn:
+    if os.environ.get("PDE2NET_DEBUG"):
+        raise err
+    click.echo(
+        f"pde2net: internal error: {type(err).__name__}: {err}\n"
+        "This is a bug in pde2net, not in your spec; rerun with PDE2NET_DEBUG=1 for details.",
+        err=True,
+    )
+    sys.exit(EXIT_INTERNAL)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pde2net")
+def main() -> None:
+    """Compile PDE specifications into stable PyTorch networks and verified ONNX models."""
+
+
+_set_option = click.option(
+    "--set", "pairs", multiple=True, metavar="NAME=VALUE", help="Override a top-level constant."
+)
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@_set_option
+@_json_option
+def check(spec: str, pairs: tuple[str, ...], as_json: bool) -> None:
+    """Parse, validate and analyse SPEC; print the stability report.
+
+    Exit 0 when stable, 1 when a condition is violated, 2 on a spec error.
+    """
+    overrides = _overrides(pairs)
+    try:
+        from pde2net.api import check_spec
+
+        checked = _run(lambda: check_spec(spec, overrides), spec, overrides)
+    except SystemExit:
+        raise
+    except Exception as err:
+        _internal(err)
+    report = checked.report
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        from pde2net.reporting import print_report
+
+        print_report(report)
+    sys.exit(0 if report["stable"] else EXIT_UNSTABLE)
+
+
+@main.command(name="compile")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "out_dir", default=".", show_default=True, help="Output directory.")
+@_set_option
+@_json_option
+@click.option(
+    "--allow-unstable", is_flag=True, help="Write the outputs even if a condition is violated."
+)
+def compile_command(
+    spec: str, out_dir: str, pairs: tuple[str, ...], as_json: bool, allow_unstable: bool
+) -> None:
+    """Check SPEC, then write DIR/NAME.py, DIR/NAME.onnx and DIR/NAME.report.json.
+
+    Nothing is written when the spec has an error (exit 2) or is unstable (exit 1).
+    """
+    overrides = _overrides(pairs)
+    try:
+        from pde2net.api import check_spec
+
+        started = time.perf_counter()
+        checked = _run(lambda: check_spec(spec, overrides), spec, overrides)
+        report = checked.report
+        if not report["stable"] and not allow_unstable:
+            if as_json:
+                click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+            else:
+                from pde2net.reporting import print_report
+
+                print_report(report, err=True)
+            click.echo(
+                f"{spec}: error: the network is unstable; nothing was written "
+                "(pass --allow-unstable to write it anyway)",
+                err=True,
+            )
+            sys.exit(EXIT_UNSTABLE)
+        from pde2net.pipeline import build_outputs
+
+        outputs, report = build_outputs(checked)
+        from pde2net.export.files import write_atomically
+
+        target = Path(out_dir)
+        name = checked.network.name
+        write_atomically({target / f"{name}{suffix}": data for suffix, data in outputs.items()})
+    except SystemExit:
+        raise
+    except Exception as err:
+        from pde2net.export.onnx import VerificationError
+
+        if isinstance(err, VerificationError):
+            click.echo(
+                f"{spec}: error: ONNX verification failed: {err}; nothing was written", err=True
+            )
+            sys.exit(EXIT_EXPORT)
+        _internal(err)
+    elapsed = time.perf_counter() - started
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    if not report["stable"]:
+        click.echo(
+            f"{spec}: warning: the network is unstable; written because of --allow-unstable",
+            err=True,
+        )
+    verification = report["onnx"]
+    for suffix in outputs:
+        click.echo(f"wrote {target / (name + suffix)}")
+    click.echo(
+        f"{name}: {report['parameters']:,} trainable parameters; ONNX verified in onnxruntime "
+        f"at {len(verification['runs'])} input shapes, max relative deviation "
+        f"{verification['max_rel_error']:.2e}; {elapsed:.2f} s"
+    )

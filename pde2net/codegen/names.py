@@ -1,0 +1,79 @@
+"""Spec identifiers made safe to appear in generated Python."""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+
+# Names the generated module itself uses, and attributes every nn.Module already has.
+GENERATED = {
+    "torch",
+    "nn",
+    "F",
+    "math",
+    "self",
+    "j",
+    "annotations",
+    "conv_weight",
+    "TVNorm",
+    "NormBound",
+    "INPUT_SHAPE",
+    "forward",
+}
+MODULE_ATTRIBUTES = {
+    "training",
+    "train",
+    "eval",
+    "to",
+    "cpu",
+    "cuda",
+    "float",
+    "double",
+    "half",
+    "type",
+    "parameters",
+    "named_parameters",
+    "buffers",
+    "named_buffers",
+    "children",
+    "modules",
+    "named_children",
+    "named_modules",
+    "state_dict",
+    "load_state_dict",
+    "apply",
+    "zero_grad",
+    "register_buffer",
+    "register_parameter",
+    "add_module",
+    "get_submodule",
+    "requires_grad_",
+    "extra_repr",
+    "dump_patches",
+    "call_super_init",
+    "T_destination",
+    "share_memory",
+}
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+
+
+def python_name(name: str, taken: set[str] | None = None) -> str:
+    """`name` if it is a plain, unclaimed identifier, else `name_` (then `name__`, ...)."""
+    if not _IDENT.fullmatch(name) or not name.isascii():
+        raise ValueError(f"not an identifier: {name!r}")  # the grammar never lets one through
+    reserved = keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in GENERATED
+    reserved = reserved or name in MODULE_ATTRIBUTES or hasattr(builtins, name)
+    reserved = reserved or name.startswith("__")
+    candidate = name + "_" if reserved else name
+    while taken is not None and candidate in taken:
+        candidate += "_"
+    if taken is not None:
+        taken.add(candidate)
+    return candidate
+
+
+def class_name(name: str) -> str:
+    """parabolic_cifar10 -> ParabolicCifar10."""
+    camel = "".join(part[:1].upper() + part[1:] for part in name.split("_") if part)
+    return python_name(camel or "Network")

@@ -1,0 +1,73 @@
+"""Helpers the generated module inlines, only those it uses, so it depends on torch alone."""
+
+from __future__ import annotations
+
+CONV_WEIGHT = '''
+def conv_weight(c_out: int, c_in: int, *kernel: int) -> nn.Parameter:
+    """A convolution kernel, initialised like torch.nn.Conv's default."""
+    weight = torch.empty(c_out, c_in, *kernel)
+    nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
+    return nn.Parameter(weight)
+'''
+
+TVNORM = '''
+class TVNorm(nn.Module):
+    """Total-variation normalization: u / sqrt(sum over channels of u^2 + eps) at each
+    point, then a per-channel scale and bias (Ruthotto & Haber 2018)."""
+
+    def __init__(self, channels: int, eps: float, affine: bool = True) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(channels)) if affine else None
+        self.bias = nn.Parameter(torch.zeros(channels)) if affine else None
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        u = u * torch.rsqrt(torch.sum(u * u, dim=1, keepdim=True) + self.eps)
+        if self.weight is None:
+            return u
+        shape = (1, -1) + (1,) * (u.dim() - 2)
+        return u * self.weight.view(shape) + self.bias.view(shape)
+'''
+
+NORM_BOUND = '''
+class NormBound(nn.Module):
+    """Rescales a convolution kernel so that the operator norm of the convolution stays
+    at most `bound`. The norm is estimated by power iteration on the operator itself
+    (conv, then conv_transpose, at the block's spatial size), one iteration per training
+    step from a persistent vector, as spectral normalization does."""
+
+    def __init__(self, bound: float, shape: tuple[int, ...], padding: tuple[int, ...]) -> None:
+        super().__init__()
+        self.bound = bound
+        self.padding = padding
+        self.conv = F.conv1d if len(shape) == 2 else F.conv2d
+        self.conv_t = F.conv_transpose1d if len(shape) == 2 else F.conv_transpose2d
+        v = torch.randn(1, *shape, generator=torch.Generator().manual_seed(0))
+        self.register_buffer("v", v / torch.linalg.vector_norm(v))
+        self.register_buffer("scale", torch.ones(()))
+
+    @torch.no_grad()
+    def _power_iteration(self, weight: torch.Tensor, iterations: int) -> None:
+        v = self.v
+        for _ in range(iterations):
+            v = self.conv_t(self.conv(v, weight, padding=self.padding), weight, padding=self.padding)
+            v = v / torch.linalg.vector_norm(v).clamp_min(1e-12)
+        self.v.copy_(v)
+
+    def norm(self, weight: torch.Tensor) -> torch.Tensor:
+        """The current estimate of the operator norm of conv(·, weight)."""
+        return torch.linalg.vector_norm(self.conv(self.v, weight, padding=self.padding))
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        exporting = torch.onnx.is_in_onnx_export() or torch.compiler.is_compiling()
+        if self.training:
+            self._power_iteration(weight, 1)
+            scale = torch.clamp(self.bound / self.norm(weight), max=1.0)
+            self.scale.copy_(scale.detach())
+            return weight * scale
+        if not exporting:
+            self._power_iteration(weight, 20)
+            with torch.no_grad():
+                self.scale.copy_(torch.clamp(self.bound / self.norm(weight), max=1.0))
+        return weight * self.scale
+'''

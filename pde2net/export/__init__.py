@@ -1,0 +1,1 @@
+"""ONNX export and its verification in onnxruntime."""
