@@ -12,19 +12,21 @@ from pde2net.lang.builtins import builtin_activation
 
 @dataclass(frozen=True)
 class SymmetricLayer:
-    """rhs = -c · K' σ(N(K u)) with c > 0: the symmetric layer of Ruthotto & Haber."""
+    """rhs = s · c · K' σ(N(K v)) with c > 0 and sign s = ±1: Ruthotto & Haber's
+    symmetric layer (s = -1 makes -K' σ(K ·) the gradient of a convex energy)."""
 
     weight: str
     function: Function
     norm: str | None
     coefficient: sympy.Expr  # c > 0
+    sign: int
     operand: str  # the state K is applied to
 
 
 def symmetric(pde: PDE, eq: Equation) -> SymmetricLayer | None:
-    """Match -c K' σ(N(K v)) (σ and N optional) for a state v; None when it does not fit."""
+    """Match ±c K' σ(N(K v)) (σ and N optional) for a state v; None when it does not fit."""
     coeff, term = eq.rhs.as_coeff_Mul()
-    if not (coeff.is_number and coeff < 0) or not isinstance(term, ConvT):
+    if not (coeff.is_number and coeff != 0) or not isinstance(term, ConvT):
         return None
     weight, inner = term.op, term.operand
     function = builtin_activation("identity", [], None)
@@ -38,4 +40,10 @@ def symmetric(pde: PDE, eq: Equation) -> SymmetricLayer | None:
         return None
     if not isinstance(inner.operand, sympy.Symbol) or str(inner.operand) not in pde.states:
         return None
-    return SymmetricLayer(weight, function, norm, -coeff, str(inner.operand))
+    sign = 1 if coeff > 0 else -1
+    return SymmetricLayer(weight, function, norm, abs(coeff), sign, str(inner.operand))
+
+
+def states_used(pde: PDE, eq: Equation) -> set[str]:
+    """The states a right-hand side reads."""
+    return {str(s) for s in eq.rhs.free_symbols if str(s) in pde.states}

@@ -115,3 +115,42 @@ def _at(d: sympy.Expr, x: sympy.Symbol, point: float) -> float | None:
     if abs(value.imag) > 1e-12 or not math.isfinite(value.real):
         return None
     return value.real
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a property holds (None: SymPy could not decide), how, and a witness."""
+
+    holds: bool | None
+    how: str
+    counterexample: float | None = None
+
+
+def below_identity(fn: Function) -> Verdict:
+    """|σ(x)| ≤ |x| for all x (Theorem 2 of Ruthotto & Haber).
+
+    Proven when σ(0) = 0 and sup |σ'| ≤ 1 (then |σ(x)| = |∫₀ˣ σ'| ≤ |x|), or when SymPy
+    bounds σ(x)/x within [-1, 1] on both half-lines; refuted by a point where it fails.
+    """
+    x = fn.var
+    at_zero = sympy.simplify(fn.expr.subs(x, 0))
+    s = slopes(fn)
+    if at_zero == 0 and s.exact and bool(s.lipschitz <= 1):
+        return Verdict(True, f"σ(0) = 0 and sup |σ'| = {s.lipschitz} ≤ 1")
+    if at_zero != 0 and at_zero.is_number:
+        return Verdict(False, f"σ(0) = {at_zero} ≠ 0", 0.0)
+    ratio = sympy.simplify(fn.expr / x)
+    try:
+        ranges = [
+            function_range(ratio, x, half)
+            for half in (sympy.Interval.open(0, sympy.oo), sympy.Interval.open(-sympy.oo, 0))
+        ]
+        if all(r.inf >= -1 and r.sup <= 1 for r in ranges):
+            return Verdict(True, "SymPy bounds σ(x)/x within [-1, 1]")
+    except (NotImplementedError, ValueError, TypeError, AttributeError):
+        pass
+    for point in _SAMPLES:
+        value = _at(fn.expr, x, point)
+        if point != 0 and value is not None and abs(value) > abs(point) * (1 + 1e-12):
+            return Verdict(False, f"|σ({point:g})| = {abs(value):.6g} > {abs(point):g}", point)
+    return Verdict(None, "SymPy could not decide; sampling on [-10, 10] found no violation")

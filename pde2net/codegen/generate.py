@@ -14,6 +14,7 @@ from pde2net.codegen import runtime
 from pde2net.codegen.names import class_name, python_name
 from pde2net.codegen.printer import TorchPrinter, number
 from pde2net.schemes import get
+from pde2net.schemes.base import Frame
 
 INDENT = "    "
 
@@ -368,12 +369,10 @@ class _BlockWriter:
         return methods
 
     def _forward(self) -> list[list[str]]:
-        states = list(self.states.values())
-        signature = "x" if len(states) > 1 else states[0]
-        body = self.scheme.emit(self.block, {self.states[s]: m for s, m in self.rhs.items()})
-        return [
-            [
-                f"def forward(self, {signature}: torch.Tensor) -> torch.Tensor:",
-                *[INDENT + line for line in body],
-            ]
-        ]
+        pde = self.block.pde
+        frame = Frame(
+            tuple(self.states[s] for s in pde.states),
+            tuple(state.channels for state in pde.states.values()),
+            {self.states[s]: m for s, m in self.rhs.items()},
+        )
+        return self.scheme.methods(self.block, frame)

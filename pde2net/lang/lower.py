@@ -100,6 +100,7 @@ class Lowering:
         self.pdes: dict[str, Tree] = {}
         self.defined_at: dict[str, ir.Loc] = {}
         self.constants: dict[str, ir.Loc] = {}
+        self._call: Tree | None = None  # the network line instantiating the current pde
 
     def error(self, message: str, node: Node, notes: tuple[str, ...] = ()) -> SpecError:
         return SpecError(message, loc_of(node, self.file), notes)
@@ -172,6 +173,7 @@ class Lowering:
 
     # -- pde instantiation ----------------------------------------------------------------
     def _pde(self, name: str, call: Tree, ev: Evaluator) -> ir.PDE:
+        self._call = call
         tree = self.pdes[name]
         _, header, *body = tree.children
         specs: list[ArgSpec] = []
@@ -234,9 +236,8 @@ class Lowering:
             refuse(attrs, "attributes")
             if size is None:
                 raise self.error(f"state '{name}' needs a channel count, e.g. {name}[c]", stmt)
-            spec = ArgSpec("channels", "posint")
-            channels = bind(f"state '{name}'", [size.children[0]], [spec], ev, stmt)["channels"]
-            scope.states[name] = ir.State(name, int(channels), loc)  # type: ignore[arg-type]
+            channels = self._channels(name, size.children[0], ev)
+            scope.states[name] = ir.State(name, channels, loc)
         elif kind == "weight":
             refuse(size, "size")
             refuse(init, "initial value")
@@ -283,6 +284,27 @@ class Lowering:
             if not value.is_number or not value > 0:
                 raise self.error(f"grid spacing '{name}' must be a positive number", init)
             scope.values[name] = value
+
+    def _channels(self, name: str, node: Node, ev: Evaluator) -> int:
+        """A state's channel count; a bad count is reported where the pde is used."""
+        value = ev.scalar(node)
+        if value.is_number and value.is_integer and value > 0:
+            return int(value)
+        written = source_text(node)
+        shown = f"{written} = {value}" if written != str(value) else written
+        why = "a positive whole number of channels"
+        if value.is_number and value.is_Rational and (2 * value).is_integer:
+            why += " (the block splits its channels in halves, so they must be even)"
+        args = (
+            ", ".join(f"{k} = {v}" for k, v in ev.scope.values.items()) if ev.scope.values else ""
+        )
+        call = self._call
+        raise SpecError(
+            f"state '{name}[{written}]' needs {why}, but {shown}"
+            + (f" for {call.children[0]}({args})" if call is not None else ""),
+            loc_of(call, self.file) if call is not None else loc_of(node, self.file),
+            [f"{loc_of(node, self.file)}: the state is declared here"],
+        )
 
     def _single_attr(
         self, stmt: Tree, attrs: list[Tree], name: str, kinds: tuple[str, ...], example: str

@@ -23,6 +23,6 @@ def get(name: str) -> Scheme:
     return REGISTRY[name]()
 
 
-from pde2net.schemes import euler  # noqa: E402,F401  (registers itself)
+from pde2net.schemes import euler, leapfrog, verlet  # noqa: E402,F401  (register themselves)
 
 __all__ = ["REGISTRY", "Scheme", "get", "register"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from pde2net.analysis.report import Check
@@ -10,11 +11,48 @@ from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
 
 
+@dataclass(frozen=True)
+class Frame:
+    """The Python names a scheme's generated methods work with.
+
+    A block with several states receives one tensor `x` and splits it along channels in
+    declaration order; a single state is the argument itself.
+    """
+
+    states: tuple[str, ...]  # Python names of the states, in declaration order
+    channels: tuple[int, ...]
+    rhs: dict[str, str]  # state -> name of the method computing its right-hand side
+
+    @property
+    def param(self) -> str:
+        return self.states[0] if len(self.states) == 1 else "x"
+
+    @property
+    def args(self) -> str:
+        """The states as arguments of a right-hand-side method: `y, z`."""
+        return ", ".join(self.states)
+
+    def unpack(self) -> list[str]:
+        if len(self.states) == 1:
+            return []
+        return [f"{self.args} = torch.split(x, {list(self.channels)!r}, dim=1)"]
+
+    def pack(self) -> str:
+        if len(self.states) == 1:
+            return self.states[0]
+        return f"torch.cat([{self.args}], dim=1)"
+
+    def call(self, state: str, index: str, args: str | None = None) -> str:
+        """A call of `state`'s right-hand side at weights `index` (on `args`, default
+        the states themselves)."""
+        return f"self.{self.rhs[state]}({args or self.args}, {index})"
+
+
 class Scheme:
     """A time-stepping scheme: one subclass per module, registered in `schemes.REGISTRY`.
 
     The subclass owns both sides of the scheme: the stability conditions it derives for a
-    block (`checks`) and the update loop it writes into the generated module (`emit`).
+    block (`checks`) and the methods it writes into the generated module (`methods`).
     """
 
     name: ClassVar[str]
@@ -43,6 +81,7 @@ class Scheme:
         """Upper bounds on ‖K‖₂ per weight that enforcement keeps true (empty: none)."""
         return {}
 
-    def emit(self, block: Block, rhs: dict[str, str]) -> list[str]:
-        """Body lines of the block's `forward(self, <state>)`; rhs maps state -> method."""
+    def methods(self, block: Block, frame: Frame) -> list[list[str]]:
+        """The generated block's stepping methods (`forward`, and `inverse` where the
+        scheme is reversible), as lines without the class indentation."""
         raise NotImplementedError

@@ -11,8 +11,15 @@ from pde2net.analysis.report import Check
 from pde2net.ir import Block
 from pde2net.lang.args import ArgSpec
 from pde2net.schemes import register
-from pde2net.schemes.base import Scheme
-from pde2net.schemes.common import LIPSCHITZ, monotone_check, num, step_index
+from pde2net.schemes.base import Frame, Scheme
+from pde2net.schemes.common import (
+    LIPSCHITZ,
+    anti_dissipative,
+    monotone_check,
+    num,
+    step_index,
+    structure_unknown,
+)
 
 
 @register
@@ -33,16 +40,10 @@ class Euler(Scheme):
         for eq in block.pde.equations:
             form = symmetric(block.pde, eq)
             if form is None:
-                result.append(
-                    Check(
-                        name=f"dt({eq.state}): structure",
-                        formula="f(u) = -K' σ(N(K u))",
-                        condition=f"dt({eq.state}) = {eq.text} is not of that form",
-                        status="conditional",
-                        reason="pde2net knows no stability theorem for this right-hand side, "
-                        "so the step is not checked.",
-                    )
-                )
+                result.append(structure_unknown(eq))
+                continue
+            if form.sign > 0:
+                result.append(anti_dissipative(form, eq))
                 continue
             result.append(monotone_check(form, f"dt({eq.state})"))
             result.append(self._step(block, form, h))
@@ -111,19 +112,25 @@ class Euler(Scheme):
         bounds = {}
         for eq in block.pde.equations:
             form = symmetric(block.pde, eq)
-            bound = None if form is None else _norm_bound(form, h)
+            bound = None if form is None or form.sign > 0 else _norm_bound(form, h)
             if bound is not None:
                 bounds[form.weight] = float(bound)
         return bounds
 
-    def emit(self, block: Block, rhs: dict[str, str]) -> list[str]:
-        ((state, method),) = rhs.items()
+    def methods(self, block: Block, frame: Frame) -> list[list[str]]:
         h = num(block.scheme.args["h"])
         step = "" if h == "1" else f"{h} * "
+        index = step_index(block)
+        targets = ", ".join(frame.states)
+        updates = ", ".join(f"{s} + {step}{frame.call(s, index)}" for s in frame.states)
         return [
-            f"for j in range({block.steps}):  # forward Euler, h = {h}",
-            f"    {state} = {state} + {step}self.{method}({state}, {step_index(block)})",
-            f"return {state}",
+            [
+                f"def forward(self, {frame.param}: torch.Tensor) -> torch.Tensor:",
+                *[f"    {line}" for line in frame.unpack()],
+                f"    for j in range({block.steps}):  # forward Euler, h = {h}",
+                f"        {targets} = {updates}",
+                f"    return {frame.pack()}",
+            ]
         ]
 
 

@@ -1,0 +1,153 @@
+"""Leapfrog for second-order dynamics dtt(u) = f(u):  u₊ = 2u − u₋ + h² f(u), started with
+u₋ = u₀ (so ∂ₜu(0) = 0). The second-order CNN of Ruthotto & Haber; time-reversible."""
+
+from __future__ import annotations
+
+import sympy
+
+from pde2net.analysis.forms import SymmetricLayer, symmetric
+from pde2net.analysis.functions import slopes
+from pde2net.analysis.report import Check
+from pde2net.ir import Block
+from pde2net.lang.args import ArgSpec
+from pde2net.lang.errors import SpecError
+from pde2net.schemes import register
+from pde2net.schemes.base import Frame, Scheme
+from pde2net.schemes.common import (
+    LIPSCHITZ,
+    anti_dissipative,
+    num,
+    reversibility,
+    step_index,
+    structure_unknown,
+    theorem2_check,
+)
+
+
+@register
+class Leapfrog(Scheme):
+    name = "leapfrog"
+    title = "leapfrog"
+    order = 2
+    reversible = True
+    arguments = (
+        ArgSpec("h", "positive", help="the step size, e.g. h = 1"),
+        ArgSpec("steps", "posint", 1),
+        ArgSpec("shared", "bool", False, help="one set of weights for all steps"),
+        ArgSpec("enforce", "bool", False, help="keep the step condition true by construction"),
+    )
+
+    def validate(self, block: Block) -> None:
+        super().validate(block)
+        if len(block.pde.states) != 1:
+            raise SpecError(
+                f"scheme 'leapfrog' steps one state, but {block.pde.name} has "
+                f"{len(block.pde.states)}",
+                block.scheme.loc,
+            )
+
+    def checks(self, block: Block) -> list[Check]:
+        h = sympy.nsimplify(block.scheme.args["h"])
+        (eq,) = block.pde.equations
+        form = symmetric(block.pde, eq)
+        if form is None:
+            return [structure_unknown(eq), reversibility(self.title)]
+        if form.sign > 0:
+            return [anti_dissipative(form, eq), reversibility(self.title)]
+        return [
+            theorem2_check(form, block, f"dtt({eq.state})"),
+            reversibility(self.title),
+            self._step(block, form, h),
+        ]
+
+    def _step(self, block: Block, form: SymmetricLayer, h: sympy.Expr) -> Check:
+        lip = slopes(form.function).high
+        k = form.weight
+        each = f"‖{k}_j‖₂" if block.copies > 1 else f"‖{k}‖₂"
+        c = form.coefficient
+        formula = "h · √(L_σ) · ‖K‖₂ ≤ 2" if c == 1 else "h · √(c · L_σ) · ‖K‖₂ ≤ 2"
+        values: dict[str, object] = {"h": num(h), "L_sigma": num(lip), "c": num(c)}
+        bound = _norm_bound(form, h)
+        if bound is None:
+            ok = lip == 0
+            return Check(
+                name="leapfrog step",
+                formula=formula,
+                condition=f"L_σ = {num(lip)}",
+                status="proven" if ok else "violated",
+                reason="σ is constant, so the step is the free wave."
+                if ok
+                else "σ' is unbounded, so no step size h > 0 is stable.",
+                notion=LIPSCHITZ,
+                values=values,
+            )
+        values["norm_bound"] = float(bound)
+        root = num(sympy.sqrt(c * lip))
+        plugged = f"{num(h)} · {root} · {each} ≤ 2, i.e. {each} ≤ {num(bound)}"
+        enforced = bool(block.scheme.args.get("enforce"))
+        return Check(
+            name="leapfrog step",
+            formula=formula,
+            condition=plugged,
+            status="enforced" if enforced else "conditional",
+            reason=(
+                f"The generated module rescales {k} so that ‖{k}‖₂ ≤ {num(bound)}."
+                if enforced
+                else f"{k} is learned: the linearised leapfrog step is stable while "
+                f"{each} ≤ {num(bound)} (h² ρ(K'K) L_σ ≤ 4)."
+            ),
+            notion=LIPSCHITZ,
+            margin=1.0 if enforced else None,
+            values=values,
+        )
+
+    def norm_bounds(self, block: Block) -> dict[str, float]:
+        if not block.scheme.args.get("enforce"):
+            return {}
+        (eq,) = block.pde.equations
+        form = symmetric(block.pde, eq)
+        if form is None or form.sign > 0:
+            return {}
+        bound = _norm_bound(form, sympy.nsimplify(block.scheme.args["h"]))
+        return {} if bound is None else {form.weight: float(bound)}
+
+    def methods(self, block: Block, frame: Frame) -> list[list[str]]:
+        (u,) = frame.states
+        prev = f"{u}_prev"
+        h = sympy.nsimplify(block.scheme.args["h"])
+        h2 = "" if h == 1 else f"{num(h**2)} * "
+        index = step_index(block)
+        steps = block.steps
+        return [
+            [
+                f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
+                f'    """Leapfrog from rest: the step before the first is {u} itself."""',
+                f"    return self.forward_pair({u}, {u})[0]",
+            ],
+            [
+                f"def forward_pair(self, {u}: torch.Tensor, {prev}: torch.Tensor)"
+                " -> tuple[torch.Tensor, torch.Tensor]:",
+                f'    """{steps} leapfrog steps (h = {num(h)}) from ({u}_0, {u}_-1);'
+                f' returns ({u}_N, {u}_N-1)."""',
+                f"    for j in range({steps}):",
+                f"        {u}, {prev} = 2 * {u} - {prev} + {h2}{frame.call(u, index)}, {u}",
+                f"    return {u}, {prev}",
+            ],
+            [
+                f"def inverse(self, {u}: torch.Tensor, {prev}: torch.Tensor)"
+                " -> tuple[torch.Tensor, torch.Tensor]:",
+                f'    """Runs the steps backwards: ({u}_N, {u}_N-1) -> ({u}_0, {u}_-1)."""',
+                f"    for j in reversed(range({steps})):",
+                f"        {u}, {prev} = {prev}, 2 * {prev} - {u} + {h2}"
+                f"{frame.call(u, index, args=prev)}",
+                f"    return {u}, {prev}",
+            ],
+        ]
+
+
+def _norm_bound(form: SymmetricLayer, h: sympy.Expr) -> sympy.Expr | None:
+    """The largest ‖K‖₂ with h · √(c L_σ) · ‖K‖₂ ≤ 2 (None when L_σ is 0 or ∞)."""
+    lip = slopes(form.function).high
+    if lip == 0 or lip == sympy.oo:
+        return None
+    return 2 / (h * sympy.sqrt(form.coefficient * lip))

@@ -1,0 +1,173 @@
+"""Verlet (symplectic Euler) for a coupled pair dt(y) = f(z), dt(z) = g(y):
+y ← y + h f(z), then z ← z + h g(y) with the new y. The Hamiltonian CNN of Ruthotto &
+Haber; time-reversible."""
+
+from __future__ import annotations
+
+import sympy
+
+from pde2net.analysis.forms import SymmetricLayer, states_used, symmetric
+from pde2net.analysis.functions import slopes
+from pde2net.analysis.report import Check
+from pde2net.ir import Block
+from pde2net.lang.args import ArgSpec
+from pde2net.lang.errors import SpecError
+from pde2net.schemes import register
+from pde2net.schemes.base import Frame, Scheme
+from pde2net.schemes.common import (
+    LIPSCHITZ,
+    monotone_check,
+    num,
+    reversibility,
+    step_index,
+    structure_unknown,
+)
+
+
+@register
+class Verlet(Scheme):
+    name = "verlet"
+    title = "Verlet"
+    order = 1
+    reversible = True
+    arguments = (
+        ArgSpec("h", "positive", help="the step size, e.g. h = 1"),
+        ArgSpec("steps", "posint", 1),
+        ArgSpec("shared", "bool", False, help="one set of weights for all steps"),
+        ArgSpec("enforce", "bool", False, help="keep the step condition true by construction"),
+    )
+
+    def validate(self, block: Block) -> None:
+        super().validate(block)
+        pde = block.pde
+        if len(pde.states) != 2:
+            raise SpecError(
+                f"scheme 'verlet' steps a pair of states (dt(y) = f(z), dt(z) = g(y)), but "
+                f"{pde.name} has {len(pde.states)}",
+                block.scheme.loc,
+            )
+        first, second = pde.equations
+        for eq, other in ((first, second.state), (second, first.state)):
+            used = states_used(pde, eq)
+            if used - {other}:
+                raise SpecError(
+                    f"verlet needs dt({eq.state}) to depend only on {other}, but its "
+                    f"right-hand side reads {', '.join(sorted(used - {other}))}",
+                    eq.loc,
+                )
+
+    def checks(self, block: Block) -> list[Check]:
+        h = sympy.nsimplify(block.scheme.args["h"])
+        forms = [symmetric(block.pde, eq) for eq in block.pde.equations]
+        result: list[Check] = []
+        for eq, form in zip(block.pde.equations, forms, strict=True):
+            if form is None:
+                result.append(structure_unknown(eq))
+            else:
+                result.append(monotone_check(form, f"dt({eq.state})"))
+        if None in forms:
+            return [*result, reversibility(self.title)]
+        first, second = forms
+        result.append(self._signs(first, second))
+        result.append(reversibility(self.title))
+        result.append(self._step(block, first, second, h))
+        return result
+
+    def _signs(self, first: SymmetricLayer, second: SymmetricLayer) -> Check:
+        opposite = first.sign != second.sign
+        return Check(
+            name="Hamiltonian structure",
+            formula="dt(y) = -A z, dt(z) = B y with A, B ⪰ 0 (opposite signs)",
+            condition="opposite signs" if opposite else "equal signs",
+            status="proven" if opposite else "violated",
+            reason=(
+                "The linearised system has the Jacobian [[0, -A], [B, 0]] with A, B "
+                "positive semi-definite, whose eigenvalues are imaginary: energy is "
+                "conserved and nothing grows or decays."
+                if opposite
+                else "With equal signs the linearised system is d²y/dt² = +AB y, whose "
+                "eigenvalues are real and positive: solutions grow exponentially."
+            ),
+            notion=LIPSCHITZ,
+        )
+
+    def _step(self, block: Block, first: SymmetricLayer, second: SymmetricLayer, h) -> Check:
+        l1, l2 = slopes(first.function).high, slopes(second.function).high
+        lip = sympy.sqrt(first.coefficient * l1 * second.coefficient * l2)
+        k1, k2 = first.weight, second.weight
+        sub = "_j" if block.copies > 1 else ""
+        norms = f"‖{k1}{sub}‖₂ ‖{k2}{sub}‖₂"
+        same = first.function.expr == second.function.expr and first.coefficient == 1
+        formula = (
+            "h · L_σ · ‖K₁‖₂ ‖K₂‖₂ ≤ 2"
+            if same and second.coefficient == 1
+            else "h · √(c₁ L₁ c₂ L₂) · ‖K₁‖₂ ‖K₂‖₂ ≤ 2"
+        )
+        values: dict[str, object] = {"h": num(h), "L_sigma": num(lip)}
+        if lip == 0 or lip == sympy.oo:
+            return Check(
+                name="Verlet step",
+                formula=formula,
+                condition=f"L_σ = {num(lip)}",
+                status="proven" if lip == 0 else "violated",
+                reason="σ is constant." if lip == 0 else "σ' is unbounded.",
+                notion=LIPSCHITZ,
+                values=values,
+            )
+        product = 2 / (h * lip)
+        each = sympy.sqrt(product)
+        values.update({"product_bound": float(product), "norm_bound": float(each)})
+        plugged = f"{num(h)} · {num(lip)} · {norms} ≤ 2, i.e. {norms} ≤ {num(product)}"
+        enforced = bool(block.scheme.args.get("enforce"))
+        return Check(
+            name="Verlet step",
+            formula=formula,
+            condition=plugged,
+            status="enforced" if enforced else "conditional",
+            reason=(
+                f"The generated module rescales {k1} and {k2} so that each has "
+                f"‖·‖₂ ≤ {num(each)}, hence the product is at most {num(product)}."
+                if enforced
+                else f"{k1} and {k2} are learned: the linearised Verlet step is stable "
+                f"while {norms} ≤ {num(product)} (h² ρ(K₁'K₁ K₂'K₂) ≤ 4)."
+            ),
+            notion=LIPSCHITZ,
+            margin=1.0 if enforced else None,
+            values=values,
+        )
+
+    def norm_bounds(self, block: Block) -> dict[str, float]:
+        if not block.scheme.args.get("enforce"):
+            return {}
+        checks = self.checks(block)
+        step = next((c for c in checks if c.name == "Verlet step"), None)
+        if step is None or "norm_bound" not in step.values:
+            return {}
+        forms = [symmetric(block.pde, eq) for eq in block.pde.equations]
+        return {f.weight: float(step.values["norm_bound"]) for f in forms if f is not None}
+
+    def methods(self, block: Block, frame: Frame) -> list[list[str]]:
+        y, z = frame.states
+        h = num(block.scheme.args["h"])
+        step = "" if h == "1" else f"{h} * "
+        index = step_index(block)
+        steps = block.steps
+        return [
+            [
+                f"def forward(self, {frame.param}: torch.Tensor) -> torch.Tensor:",
+                *[f"    {line}" for line in frame.unpack()],
+                f"    for j in range({steps}):  # Verlet, h = {h}",
+                f"        {y} = {y} + {step}{frame.call(y, index)}",
+                f"        {z} = {z} + {step}{frame.call(z, index)}",
+                f"    return {frame.pack()}",
+            ],
+            [
+                f"def inverse(self, {frame.param}: torch.Tensor) -> torch.Tensor:",
+                '    """Runs the steps backwards: reconstructs the input from the output."""',
+                *[f"    {line}" for line in frame.unpack()],
+                f"    for j in reversed(range({steps})):",
+                f"        {z} = {z} - {step}{frame.call(z, index)}",
+                f"        {y} = {y} - {step}{frame.call(y, index)}",
+                f"    return {frame.pack()}",
+            ],
+        ]
