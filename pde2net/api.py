@@ -42,7 +42,7 @@ class Checked:
 def read_spec(path: str | Path) -> str:
     """The spec's text; an unreadable file is a located error, not a traceback."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8-sig")  # -sig: drops a byte-order mark
     except FileNotFoundError:
         raise SpecError("no such file", ir.Loc(str(path), 1, 1)) from None
     except IsADirectoryError:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any, NoReturn
 import click
 
 from pde2net import __version__
+from pde2net.ir import Loc
 from pde2net.lang.errors import SpecError
 from pde2net.lang.lower import COMMAND_LINE
 
@@ -27,7 +29,9 @@ def _overrides(pairs: tuple[str, ...]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            _fail_spec(SpecError(f"--set {pair}: write NAME=VALUE, e.g. --set tau=0.2", None))
+            where = Loc(COMMAND_LINE, 1, 7, 7 + max(len(pair), 1))
+            error = SpecError(f"--set {pair}: write NAME=VALUE, e.g. --set tau=0.2", where)
+            _fail_spec(error, f"--set {pair}")
         result[name.strip()] = value.strip()
     return result
 
@@ -36,9 +40,18 @@ def _fail_spec(
     err: SpecError, source: str | None = None, pairs: dict[str, str] | None = None
 ) -> NoReturn:
     if err.loc is not None and err.loc.file == COMMAND_LINE and pairs is not None:
-        name = next((n for n in pairs if err.message.startswith(f"--set {n}")), None)
+        name = next((n for n in pairs if re.match(rf"--set {re.escape(n)}[:=]", err.message)), None)
         if name is not None:
             source = f"--set {name}={pairs[name]}"
+    elif err.loc is not None and pairs and source is not None:
+        # A bad value set on the command line is reported where the spec uses it.
+        lines = source.splitlines()
+        text = lines[err.loc.line - 1] if 0 < err.loc.line <= len(lines) else ""
+        used = [
+            f"--set {n}={v}" for n, v in pairs.items() if re.search(rf"\b{re.escape(n)}\b", text)
+        ]
+        if used:
+            err.notes.append(f"the command line sets {', '.join(used)}")
     click.echo(err.render(source), err=True)
     sys.exit(EXIT_SPEC)
 
@@ -65,8 +78,9 @@ def _run(action, path: str, pairs: dict[str, str]) -> Any:
 def _internal(err: BaseException) -> NoReturn:
     if os.environ.get("PDE2NET_DEBUG"):
         raise err
+    summary = (str(err).strip().splitlines() or [""])[0][:300]
     click.echo(
-        f"pde2net: internal error: {type(err).__name__}: {err}\n"
+        f"pde2net: internal error: {type(err).__name__}: {summary}\n"
         "This is a bug in pde2net, not in your spec; rerun with PDE2NET_DEBUG=1 for details.",
         err=True,
     )

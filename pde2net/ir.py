@@ -64,7 +64,24 @@ class Act(_Application):
     """σ(u): a pointwise activation or flux, builtin or user-defined."""
 
 
-APPLICATIONS: tuple[type[_Application], ...] = (Conv, ConvT, Norm, Act)
+class Stencil(_Application):
+    """S u: a fixed difference stencil (dx, lap, a user stencil) with its boundary rule.
+
+    The third argument is the number of channels it acts on, each independently.
+    """
+
+    nargs = 3
+
+    @property
+    def groups(self) -> int:
+        return int(self.args[2])
+
+
+class StencilT(Stencil):
+    """S' u: the exact adjoint of the stencil, boundary included."""
+
+
+APPLICATIONS: tuple[type[_Application], ...] = (Conv, ConvT, Norm, Act, Stencil, StencilT)
 
 
 # ---------------------------------------------------------------------------------------
@@ -85,6 +102,7 @@ class Function:
     torch: str | None = None
     torch_args: tuple[float, ...] = ()
     loc: Loc | None = None
+    flux: bool = False  # declared with `flux`: judged by Φ(s)/s, not by monotonicity
 
     @property
     def builtin(self) -> bool:
@@ -162,6 +180,71 @@ class Equation:
     text: str  # the right-hand side as written, for reports and docstrings
 
 
+Boundary = Literal["neumann", "periodic", "zero"]
+# How each boundary pads the grid (torch.nn.functional.pad modes): Neumann is the
+# half-sample reflection, so a ghost cell copies its neighbour (zero flux).
+PAD_MODES: dict[str, str] = {"neumann": "replicate", "periodic": "circular", "zero": "constant"}
+
+
+@dataclass
+class Grid:
+    """The pde's grid: the spacing's name, its value, and the boundary rule."""
+
+    name: str
+    value: sympy.Expr
+    boundary: Boundary
+    loc: Loc
+
+    @property
+    def symbol(self) -> sympy.Symbol:
+        return sympy.Symbol(self.name, positive=True)
+
+
+@dataclass
+class StencilDecl:
+    """A fixed linear operator on the grid, one kernel per output component.
+
+    `kernels` hold SymPy weights in the grid spacing's symbol (so bounds come out in
+    closed form in h); `origin` is the kernel index that lands on the output point.
+    A stencil with m components maps c channels to c·m (grad has one per direction).
+    """
+
+    name: str
+    kernels: tuple[sympy.Array, ...]
+    origin: tuple[int, ...]
+    grid: Grid | None
+    loc: Loc
+
+    @property
+    def dims(self) -> int:
+        return self.kernels[0].rank()
+
+    @property
+    def components(self) -> int:
+        return len(self.kernels)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.kernels[0].shape)
+
+    @property
+    def pads(self) -> tuple[int, ...]:
+        """F.pad's pads (last dimension first) so that the output keeps the grid size."""
+        pads: list[int] = []
+        for size, origin in reversed(list(zip(self.shape, self.origin, strict=True))):
+            pads += [origin, size - 1 - origin]
+        return tuple(pads)
+
+    @property
+    def boundary(self) -> Boundary:
+        return self.grid.boundary if self.grid else "zero"
+
+    def numeric(self) -> list[list[float]]:
+        """The kernels with the spacing plugged in, flattened per component."""
+        subs = {self.grid.symbol: self.grid.value} if self.grid else {}
+        return [[float(w.subs(subs)) for w in k.reshape(len(k))] for k in self.kernels]
+
+
 @dataclass
 class PDE:
     """A pde definition instantiated with concrete arguments."""
@@ -176,6 +259,8 @@ class PDE:
     equations: list[Equation]
     dims: int
     loc: Loc
+    stencils: dict[str, StencilDecl] = field(default_factory=dict)
+    grid: Grid | None = None
 
     @property
     def signature(self) -> str:

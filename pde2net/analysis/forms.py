@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from pde2net.ir import PDE, Act, Conv, ConvT, Equation, Function, Norm
+from pde2net.ir import PDE, Act, Conv, ConvT, Equation, Function, Norm, Stencil, StencilT
 from pde2net.lang.builtins import builtin_activation
 
 
@@ -21,13 +21,15 @@ class SymmetricLayer:
     coefficient: sympy.Expr  # c > 0
     sign: int
     operand: str  # the state K is applied to
+    stencil: bool = False  # K is a fixed stencil rather than a learned weight
 
 
 def symmetric(pde: PDE, eq: Equation) -> SymmetricLayer | None:
     """Match ±c K' σ(N(K v)) (σ and N optional) for a state v; None when it does not fit."""
     coeff, term = eq.rhs.as_coeff_Mul()
-    if not (coeff.is_number and coeff != 0) or not isinstance(term, ConvT):
+    if not (coeff.is_number and coeff != 0) or not isinstance(term, ConvT | StencilT):
         return None
+    forward = Conv if isinstance(term, ConvT) else Stencil
     weight, inner = term.op, term.operand
     function = builtin_activation("identity", [], None)
     if isinstance(inner, Act):
@@ -36,12 +38,14 @@ def symmetric(pde: PDE, eq: Equation) -> SymmetricLayer | None:
     norm = None
     if isinstance(inner, Norm):
         norm, inner = inner.op, inner.operand
-    if not isinstance(inner, Conv) or inner.op != weight:
+    if not isinstance(inner, forward) or inner.op != weight:
         return None
     if not isinstance(inner.operand, sympy.Symbol) or str(inner.operand) not in pde.states:
         return None
     sign = 1 if coeff > 0 else -1
-    return SymmetricLayer(weight, function, norm, abs(coeff), sign, str(inner.operand))
+    return SymmetricLayer(
+        weight, function, norm, abs(coeff), sign, str(inner.operand), forward is Stencil
+    )
 
 
 def states_used(pde: PDE, eq: Equation) -> set[str]:

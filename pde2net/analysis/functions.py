@@ -154,3 +154,47 @@ def below_identity(fn: Function) -> Verdict:
         if point != 0 and value is not None and abs(value) > abs(point) * (1 + 1e-12):
             return Verdict(False, f"|σ({point:g})| = {abs(value):.6g} > {abs(point):g}", point)
     return Verdict(None, "SymPy could not decide; sampling on [-10, 10] found no violation")
+
+
+@dataclass(frozen=True)
+class RatioRange:
+    """The range of Φ(s)/s over s ≠ 0: Alt et al.'s 0 ≤ Φ(s)/s ≤ L."""
+
+    low: sympy.Expr
+    high: sympy.Expr
+    worst_at: float | None  # where Φ(s)/s is smallest
+    exact: bool
+
+
+def flux_ratio(fn: Function) -> RatioRange:
+    return _flux_ratio(fn.expr, fn.var)
+
+
+@functools.lru_cache(maxsize=256)
+def _flux_ratio(expr: sympy.Expr, x: sympy.Symbol) -> RatioRange:
+    lows, highs, exact = [], [], True
+    for piece, where in pieces(expr, x):
+        ratio = sympy.simplify(piece / x)
+        for half in (sympy.Interval.open(0, sympy.oo), sympy.Interval.open(-sympy.oo, 0)):
+            part = sympy.Intersection(where, half)
+            if part is sympy.S.EmptySet:
+                continue
+            try:
+                rng = function_range(ratio, x, part)
+                if not (rng.inf.is_number and rng.sup.is_number):
+                    raise ValueError(rng)
+                lows.append(rng.inf)
+                highs.append(rng.sup)
+            except (NotImplementedError, ValueError, TypeError):
+                exact = False
+                values = [v for v in (_at(ratio, x, p) for p in _points(part)) if v is not None]
+                lows.append(sympy.Float(min(values)))
+                highs.append(sympy.Float(max(values)))
+    worst = None
+    for point in _SAMPLES:
+        if point == 0:
+            continue
+        value = _at(expr / x, x, point)
+        if value is not None and (worst is None or value < worst[1]):
+            worst = (point, value)
+    return RatioRange(sympy.Min(*lows), sympy.Max(*highs), worst[0] if worst else None, exact)

@@ -85,6 +85,8 @@ class _Generator:
             parts.append(runtime.TVNORM)
         if "NormBound" in self.helpers:
             parts.append(runtime.NORM_BOUND)
+        if "stencil" in self.helpers:
+            parts.append(runtime.STENCIL)
         parts.extend(self.functions.values())
         parts.extend(self.class_sources)
         parts.append(network_code)
@@ -138,7 +140,7 @@ class _Generator:
                 )
                 forward.append(f"x = self.{name}(x)")
             elif isinstance(layer, ir.IdentityLayer):
-                forward.append("x = x  # identity")
+                continue
             elif isinstance(layer, ir.Block):
                 cls = self._block_class(layer)
                 name = f"block{layer.index}"
@@ -207,6 +209,7 @@ class _BlockWriter:
         self.states = {s: python_name(s, taken) for s in pde.states}
         self.weights = {w: python_name(w, taken) for w in pde.weights}
         self.norms = {n: python_name(n, taken) for n in pde.norms}
+        self.stencils = {n: python_name(n, taken) for n in pde.stencils}
         self.params = {p: python_name(p, taken) for p in pde.params}
         self.methods = {
             f: python_name(f, taken) for f, fn in pde.functions.items() if not fn.builtin
@@ -281,6 +284,14 @@ class _BlockWriter:
             else:
                 make = f"nn.InstanceNorm{pde.dims or 2}d({n.channels}, eps={n.eps!r}, affine={n.affine})"
             out.append(f"self.{attr} = nn.ModuleList({make}{loop})")
+        for name, decl in pde.stencils.items():
+            self.gen.helpers.add("stencil")
+            kernels = decl.numeric()
+            shape = (decl.components, 1, *decl.shape)
+            out.append(
+                f"self.register_buffer({self.stencils[name]!r}, "
+                f"torch.tensor({kernels!r}).view{shape!r})"
+            )
         for name, p in pde.params.items():
             attr = self.params[name]
             if p.positive:
@@ -340,6 +351,7 @@ class _BlockWriter:
             weights,
             pde.functions,
             {n: f"self.{m}" for n, m in self.methods.items()},
+            {n: (d, f"self.{self.stencils[n]}") for n, d in pde.stencils.items()},
         )
         states = ", ".join(f"{self.states[s]}: torch.Tensor" for s in pde.states)
         methods = []

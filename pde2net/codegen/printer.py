@@ -6,7 +6,7 @@ import sympy
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
-from pde2net.ir import Act, Conv, ConvT, Function, Norm
+from pde2net.ir import PAD_MODES, Act, Conv, ConvT, Function, Norm, Stencil, StencilDecl, StencilT
 
 _TORCH_FUNCTIONS = {
     "exp": "torch.exp",
@@ -40,9 +40,11 @@ class TorchPrinter(StrPrinter):
         weights: dict[str, tuple[str, str, str]] | None = None,
         functions: dict[str, Function] | None = None,
         methods: dict[str, str] | None = None,
+        stencils: dict[str, tuple[StencilDecl, str]] | None = None,
     ) -> None:
         super().__init__({"order": "none"})
         self.names = names
+        self.stencils = stencils or {}  # name -> (declaration, python buffer)
         self.weights = weights or {}  # name -> (dims, python variable, padding)
         self.functions = functions or {}
         self.methods = methods or {}  # user function name -> python callable
@@ -65,6 +67,18 @@ class TorchPrinter(StrPrinter):
     def _print_ConvT(self, expr: ConvT) -> str:
         dims, var, padding = self.weights[expr.op]
         return f"F.conv_transpose{dims}d({self._print(expr.operand)}, {var}, padding={padding})"
+
+    def _print_Stencil(self, expr: Stencil) -> str:
+        return self._stencil("stencil", expr)
+
+    def _print_StencilT(self, expr: StencilT) -> str:
+        return self._stencil("stencil_adjoint", expr)
+
+    def _stencil(self, helper: str, expr: Stencil | StencilT) -> str:
+        decl, buffer = self.stencils[expr.op]
+        mode = PAD_MODES[decl.boundary]
+        operand = self._print(expr.operand)
+        return f"{helper}({operand}, {buffer}, {decl.pads!r}, {mode!r}, {expr.groups})"
 
     def _print_Norm(self, expr: Norm) -> str:
         return f"{self.names[expr.op]}({self._print(expr.operand)})"
@@ -133,4 +147,4 @@ class TorchPrinter(StrPrinter):
         return " | ".join(self._print(a) for a in expr.args)
 
 
-_APPS = (Conv, ConvT, Norm, Act)
+_APPS = (Conv, ConvT, Norm, Act, Stencil, StencilT)

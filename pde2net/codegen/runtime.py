@@ -71,3 +71,73 @@ class NormBound(nn.Module):
                 self.scale.copy_(torch.clamp(self.bound / self.norm(weight), max=1.0))
         return weight * self.scale
 '''
+
+STENCIL = '''
+def _take(x: torch.Tensor, axis: int, start: int | None, stop: int | None) -> torch.Tensor:
+    """x[..., start:stop] on the axis-th axis from the end (static bounds export well)."""
+    return x[(Ellipsis, slice(start, stop)) + (slice(None),) * axis]
+
+
+def pad(u: torch.Tensor, pads: tuple[int, ...], mode: str) -> torch.Tensor:
+    """Ghost cells by the boundary rule, pads ordered as F.pad's (last axis first).
+    Built from slices and concatenation, which export to a handful of ONNX nodes."""
+    for axis in range(len(pads) // 2):
+        lo, hi = pads[2 * axis], pads[2 * axis + 1]
+        if not (lo or hi):
+            continue
+        if mode == "replicate":
+            left, right = [_take(u, axis, 0, 1)] * lo, [_take(u, axis, -1, None)] * hi
+        elif mode == "circular":
+            left = [_take(u, axis, -lo, None)] if lo else []
+            right = [_take(u, axis, None, hi)] if hi else []
+        else:
+            zero = torch.zeros_like(_take(u, axis, 0, 1))
+            left, right = [zero] * lo, [zero] * hi
+        u = torch.cat([*left, u, *right], -1 - axis)
+    return u
+
+
+def pad_adjoint(w: torch.Tensor, pads: tuple[int, ...], mode: str) -> torch.Tensor:
+    """The adjoint of `pad`: ghost cells fold back onto the cells they copied
+    (replicate, circular) or vanish (zero)."""
+    for axis in range(len(pads) // 2):
+        lo, hi = pads[2 * axis], pads[2 * axis + 1]
+        dim = -1 - axis
+        inner = _take(w, axis, lo, -hi if hi else None)
+        left, right = _take(w, axis, 0, lo), _take(w, axis, -hi if hi else None, None)
+        if mode == "replicate":
+            if lo:
+                first = _take(inner, axis, 0, 1) + left.sum(dim, keepdim=True)
+                inner = torch.cat([first, _take(inner, axis, 1, None)], dim)
+            if hi:
+                last = _take(inner, axis, -1, None) + right.sum(dim, keepdim=True)
+                inner = torch.cat([_take(inner, axis, None, -1), last], dim)
+        elif mode == "circular":
+            if hi:
+                head = _take(inner, axis, None, hi) + right
+                inner = torch.cat([head, _take(inner, axis, hi, None)], dim)
+            if lo:
+                tail = _take(inner, axis, -lo, None) + left
+                inner = torch.cat([_take(inner, axis, None, -lo), tail], dim)
+        w = inner
+    return w
+
+
+def stencil(
+    u: torch.Tensor, kernel: torch.Tensor, pads: tuple[int, ...], mode: str, groups: int
+) -> torch.Tensor:
+    """A fixed stencil on each of `groups` channels: ghost cells by the boundary rule,
+    then each of the m filters in `kernel` (m, 1, *k); c channels give c * m."""
+    conv = F.conv1d if kernel.dim() == 3 else F.conv2d
+    weight = kernel.repeat(groups, *([1] * (kernel.dim() - 1)))
+    return conv(pad(u, pads, mode), weight, groups=groups)
+
+
+def stencil_adjoint(
+    v: torch.Tensor, kernel: torch.Tensor, pads: tuple[int, ...], mode: str, groups: int
+) -> torch.Tensor:
+    """The exact adjoint (matrix transpose) of `stencil`, boundary rule included."""
+    conv_t = F.conv_transpose1d if kernel.dim() == 3 else F.conv_transpose2d
+    weight = kernel.repeat(groups, *([1] * (kernel.dim() - 1)))
+    return pad_adjoint(conv_t(v, weight, groups=groups), pads, mode)
+'''

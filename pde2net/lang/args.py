@@ -26,6 +26,7 @@ class ArgSpec:
     default: object = REQUIRED
     choices: tuple[str, ...] = ()
     help: str = ""
+    aliases: tuple[str, ...] = ()  # other accepted keyword names (tau for h)
 
 
 @dataclass
@@ -50,7 +51,7 @@ def bind(
     for arg in args:
         if isinstance(arg, Tree) and arg.data == "kw_arg":
             key = str(arg.children[0])
-            spec = next((s for s in specs if s.name == key), None)
+            spec = next((s for s in specs if key == s.name or key in s.aliases), None)
             if spec is None:
                 names = [s.name for s in specs]
                 hint = did_you_mean(key, names)
@@ -58,12 +59,15 @@ def bind(
                 raise ev.error(
                     f"{what} has no parameter '{key}'{hint}; its parameters: {listed}", arg
                 )
-            if key in values:
+            if spec.name in values:
                 raise ev.error(f"{what}: '{key}' is given twice", arg)
-            values[key] = _value(spec, arg.children[1], ev, what)
-            nodes[key] = arg
+            values[spec.name] = _value(spec, arg.children[1], ev, what)
+            nodes[spec.name] = arg
             continue
         if index >= len(positional):
+            if not positional:
+                alone = f"; write '{what}' without parentheses" if what.isidentifier() else ""
+                raise ev.error(f"{what} takes no arguments{alone}", arg)
             raise ev.error(
                 f"{what} takes at most {len(positional)} argument"
                 f"{'s' if len(positional) != 1 else ''} but {len(args)} were given",

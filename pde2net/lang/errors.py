@@ -22,6 +22,8 @@ class SpecError(Exception):
         where = f"{self.loc}: " if self.loc else ""
         lines = [f"{where}error: {self.message}"]
         source_lines = source.splitlines() if source is not None else []
+        if source is not None and not source_lines:
+            source_lines = [""]  # an empty file: show its one empty line
         if self.loc and 1 <= self.loc.line <= len(source_lines):
             text = source_lines[self.loc.line - 1]
             gutter = f"{self.loc.line:>5} | "
@@ -40,5 +42,5 @@ class SpecError(Exception):
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """' (did you mean 'relu'?)' when a close candidate exists, else ''."""
-    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name, sorted(set(candidates) - {name}), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""

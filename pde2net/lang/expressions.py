@@ -11,9 +11,26 @@ from dataclasses import dataclass, field
 import sympy
 from lark import Token, Tree
 
-from pde2net.ir import Act, Conv, ConvT, Function, Loc, Norm, NormDecl, Param, State, Weight
+from pde2net.ir import (
+    Act,
+    Conv,
+    ConvT,
+    Function,
+    Grid,
+    Loc,
+    Norm,
+    NormDecl,
+    Param,
+    State,
+    Stencil,
+    StencilDecl,
+    StencilT,
+    Weight,
+)
 from pde2net.lang.builtins import ACTIVATIONS, MATH, builtin_activation
 from pde2net.lang.errors import SpecError, did_you_mean
+from pde2net.lang.stencils import NAMES as STENCILS
+from pde2net.lang.stencils import builtin_stencil
 
 Node = Tree | Token
 
@@ -29,6 +46,20 @@ class FunctionTemplate:
     body: Tree
     loc: Loc
     scope: Scope
+    flux: bool = False  # declared with `flux`: the Euclidean (Alt et al.) notion applies
+
+
+_KINDS = ("values", "params", "states", "weights", "norms", "functions", "stencils")
+# What a name of each kind is, for messages: "'K' is a weight, not an activation".
+_WHAT = {
+    "values": "a number",
+    "params": "a parameter",
+    "states": "a state",
+    "weights": "a weight",
+    "norms": "a norm",
+    "functions": "a function",
+    "stencils": "a stencil",
+}
 
 
 @dataclass
@@ -42,12 +73,15 @@ class Scope:
     weights: dict[str, Weight] = field(default_factory=dict)
     norms: dict[str, NormDecl] = field(default_factory=dict)
     functions: dict[str, FunctionTemplate] = field(default_factory=dict)
+    stencils: dict[str, StencilDecl] = field(default_factory=dict)
     parent: Scope | None = None
+    grid: Grid | None = None
+    dims: int = 0
 
     def lookup(self, name: str) -> tuple[str, object] | None:
         scope: Scope | None = self
         while scope is not None:
-            for kind in ("values", "params", "states", "weights", "norms", "functions"):
+            for kind in _KINDS:
                 table = getattr(scope, kind)
                 if name in table:
                     return kind, table[name]
@@ -58,16 +92,13 @@ class Scope:
         found: set[str] = set()
         scope: Scope | None = self
         while scope is not None:
-            for kind in ("values", "params", "states", "weights", "norms", "functions"):
+            for kind in _KINDS:
                 found.update(getattr(scope, kind))
             scope = scope.parent
         return found
 
     def defines(self, name: str) -> bool:
-        return any(
-            name in getattr(self, kind)
-            for kind in ("values", "params", "states", "weights", "norms", "functions")
-        )
+        return any(name in getattr(self, kind) for kind in _KINDS)
 
 
 def loc_of(node: Node, file: str) -> Loc:
@@ -112,6 +143,8 @@ def source_text(node: Node) -> str:
         return f"{source_text(kids[0])} {source_text(kids[1])}"
     if kind == "call_expr":
         return f"{source_text(kids[0])}({_args_text(kids[1])})"
+    if kind == "call":  # a layer or scheme call: `parabolic(32)`, `euler(h = 1)`
+        return str(kids[0]) if kids[1] is None else f"{kids[0]}({_args_text(kids[1])})"
     if kind == "list":
         return "[" + ", ".join(source_text(k) for k in kids) + "]"
     if kind == "kw_arg":
@@ -141,6 +174,20 @@ def _args_text(arglist: Tree) -> str:
 
 def call_args(arglist: Tree | None) -> list[Node]:
     return [] if arglist is None else [a for a in arglist.children if a is not None]
+
+
+def _count(low: int, high: int, noun: str = "argument") -> str:
+    """'no arguments', '1 argument', 'at most 2 arguments', '1 to 2 arguments'."""
+    plural = noun if high == 1 else noun + "s"
+    if high == 0:
+        return f"no {plural}"
+    if low == high:
+        return f"{low} {plural}"
+    return f"at most {high} {plural}" if low == 0 else f"{low} to {high} {plural}"
+
+
+def _given(n: int) -> str:
+    return f"{n} {'was' if n == 1 else 'were'} given"
 
 
 # ---------------------------------------------------------------------------------------
@@ -202,6 +249,8 @@ class Evaluator:
     def _scalar_name(self, token: Token) -> sympy.Expr:
         name = str(token)
         found = self.scope.lookup(name)
+        if found is None and (name in ACTIVATIONS or name in MATH):
+            raise self.error(f"'{name}' is a function, not a number; apply it: {name}(x)", token)
         if found is None:
             raise self.unknown(name, token, "name")
         kind, value = found
@@ -209,9 +258,12 @@ class Evaluator:
             return value  # type: ignore[return-value]
         if kind == "params":
             return param_symbol(value)  # type: ignore[arg-type]
-        what = {"states": "a state", "weights": "a weight", "norms": "a norm"}.get(
-            kind, "a function"
-        )
+        what = {
+            "states": "a state",
+            "weights": "a weight",
+            "norms": "a norm",
+            "stencils": "a stencil",
+        }.get(kind, "a function")
         raise self.error(f"'{name}' is {what}, not a number", token)
 
     def _scalar_call(self, head: Tree, args: list[Node], node: Tree) -> sympy.Expr:
@@ -245,11 +297,7 @@ class Evaluator:
 
     def _arity(self, name: str, args: list[Node], low: int, high: int, node: Node) -> None:
         if not low <= len(args) <= high:
-            want = str(low) if low == high else f"{low} to {high}"
-            plural = "" if high == 1 else "s"
-            raise self.error(
-                f"'{name}' takes {want} argument{plural} but {len(args)} were given", node
-            )
+            raise self.error(f"'{name}' takes {_count(low, high)} but {_given(len(args))}", node)
         for arg in args:
             if isinstance(arg, Tree) and arg.data in ("kw_arg", "map_arg", "kernel_arg"):
                 raise self.error(f"'{name}' takes plain values here", arg)
@@ -271,7 +319,7 @@ class Evaluator:
             if found is not None and found[0] == "states":
                 state: State = found[1]  # type: ignore[assignment]
                 return state_symbol(state.name), state.channels
-            if found is not None and found[0] in ("weights", "norms", "functions"):
+            if found is not None and found[0] in ("weights", "norms", "functions", "stencils"):
                 raise self.error(f"operator '{kids[0]}' needs an operand, e.g. '{kids[0]} u'", node)
             return self.scalar(node), None
         if kind == "neg":
@@ -308,6 +356,15 @@ class Evaluator:
         adjoint = head.data == "adjoint"
         found = self.scope.lookup(name)
         kind = found[0] if found else None
+        if kind is None and name in STENCILS:
+            found = ("stencils", self._builtin_stencil(name, head))
+            kind = "stencils"
+        if kind == "stencils":
+            self._arity(name, args, 1, 1, node)
+            operand, channels = self.field(args[0])
+            if channels is None:
+                raise self.error(f"'{name}' must be applied to a field, not a number", args[0])
+            return self._stencil(found[1], name, adjoint, operand, channels, args[0])  # type: ignore[arg-type]
         if kind in ("weights", "norms") or adjoint:
             if kind is None:
                 raise self.unknown(name, head.children[0], "operator")
@@ -344,6 +401,46 @@ class Evaluator:
             raise self.error(f"'{name}' is a state, not an operator", head)
         raise self.error(f"'{name}' is a number, not an operator; use '*' to multiply", head)
 
+    def _builtin_stencil(self, name: str, head: Tree) -> StencilDecl:
+        grid = self.scope.grid
+        if grid is None:
+            raise self.error(
+                f"'{name}' needs a grid spacing: declare one in the pde, e.g. 'grid h = 1'", head
+            )
+        base = "grad" if name == "div" else name
+        decl = builtin_stencil(base, self.scope.dims, grid, loc_of(head, self.file))
+        if decl is None:
+            raise self.error(f"'{name}' has no {self.scope.dims}D form", head)
+        self.scope.stencils.setdefault(base, decl)
+        return self.scope.stencils[base]
+
+    def _stencil(
+        self,
+        decl: StencilDecl,
+        name: str,
+        adjoint: bool,
+        operand: sympy.Expr,
+        channels: int,
+        node: Node,
+    ) -> tuple[sympy.Expr, int]:
+        """S u, S' u, and div v = -grad' v; channels multiply by the components."""
+        if name == "div":
+            if adjoint:
+                raise self.error("write grad instead of div' (div' = -grad)", node)
+            adjoint, sign = True, -1
+        else:
+            sign = 1
+        if adjoint:
+            if channels % decl.components:
+                raise self.error(
+                    f"'{name}' expects a multiple of {decl.components} channels (one per "
+                    f"direction) but its input has {channels}",
+                    node,
+                )
+            groups = channels // decl.components
+            return sign * StencilT(sympy.Symbol(decl.name), operand, groups), groups
+        return Stencil(sympy.Symbol(decl.name), operand, channels), channels * decl.components
+
     def _conv(
         self, weight: Weight, adjoint: bool, operand: sympy.Expr, channels: int, node: Node
     ) -> tuple[sympy.Expr, int]:
@@ -360,12 +457,20 @@ class Evaluator:
         """The pointwise function applied to args[0] at `node`."""
         if not args:
             raise self.error(f"'{name}' needs an operand", node)
+        found = self.scope.lookup(name)
+        if found is None:  # a builtin: the operand, then its parameters (leaky_relu(u, 0.1))
+            self._arity(name, args, 1, 1 + len(ACTIVATIONS[name][2]), node)
+        elif len(args) > 1 and len(getattr(found[1], "params", ())) == 1:
+            raise self.error(f"'{name}' takes 1 argument but {_given(len(args))}", node)
         return self.activation(name, args[1:], node)
 
     def activation(self, name: str, params: list[Node], node: Node) -> Function:
         """A builtin activation with its extra parameters bound, or a user fn of one
         variable; registered under a unique name."""
         found = self.scope.lookup(name)
+        if found is not None and found[0] != "functions":
+            what = _WHAT.get(found[0], "not a function")
+            raise self.error(f"'{name}' is {what}, not an activation", node)
         if found is not None:
             template: FunctionTemplate = found[1]  # type: ignore[assignment]
             if len(template.params) != 1:
@@ -376,10 +481,19 @@ class Evaluator:
             if params:
                 raise self.error(f"activation '{name}' takes no extra parameters", params[0])
             var = sympy.Symbol(template.params[0], real=True)
-            fn = Function(name, var, self._inline(template, [var]), loc=template.loc)
+            fn = Function(
+                name, var, self._inline(template, [var]), loc=template.loc, flux=template.flux
+            )
         else:
-            extra = len(ACTIVATIONS[name][2])
-            self._arity(name, params, 0, extra, node)
+            extra = ACTIVATIONS[name][2]
+            if len(params) > len(extra):
+                listed = f" ({', '.join(extra)})" if extra else ""
+                raise self.error(
+                    f"activation '{name}' takes {_count(0, len(extra), 'parameter')}{listed} "
+                    f"but {_given(len(params))}",
+                    node,
+                )
+            self._arity(name, params, 0, len(extra), node)
             values = [self.scalar(a) for a in params]
             fn = builtin_activation(name, values, loc_of(node, self.file))
         return self.register(fn)

@@ -87,7 +87,11 @@ def parse_overrides(pairs: Mapping[str, object] | None) -> dict[str, sympy.Expr]
         if isinstance(raw, bool) or not _NUMBER.fullmatch(text):
             raise SpecError(f"--set {name}={text}: the value must be a number", where)
         sign = -1 if text.startswith("-") else 1
-        result[name] = sign * number(Token("NUMBER", text.lstrip("+-")), COMMAND_LINE)
+        try:
+            value = number(Token("NUMBER", text.lstrip("+-")), COMMAND_LINE)
+        except SpecError:
+            raise SpecError(f"--set {name}={text}: the number is out of range", where) from None
+        result[name] = sign * value
     return result
 
 
@@ -138,7 +142,11 @@ class Lowering:
                 ir.Loc(COMMAND_LINE, 1, 7, 7 + len(name)),
             )
         if not networks:
-            raise SpecError("the spec defines no network", ir.Loc(self.file, 1, 1))
+            raise SpecError(
+                "the spec defines no network",
+                ir.Loc(self.file, 1, 1),
+                ["add one: network NAME { input image(3, 32, 32); ...; output linear(64 -> 10) }"],
+            )
         if len(networks) > 1:
             raise self.error(
                 "the spec defines more than one network; put each in its own file",
@@ -162,26 +170,30 @@ class Lowering:
         self.defined_at[name] = loc_of(token, self.file)
 
     def _function(self, item: Tree, scope: Scope) -> None:
-        _, name, *rest = item.children
+        keyword, name, *rest = item.children
         body = rest[-1]
         params = [str(p) for p in rest[:-1] if p is not None]
         if len(set(params)) != len(params):
             raise self.error(f"function '{name}' repeats a parameter name", item)
         scope.functions[str(name)] = FunctionTemplate(
-            str(name), params, body, loc_of(name, self.file), scope
+            str(name), params, body, loc_of(name, self.file), scope, flux=str(keyword) == "flux"
         )
 
     # -- pde instantiation ----------------------------------------------------------------
-    def _pde(self, name: str, call: Tree, ev: Evaluator) -> ir.PDE:
+    def _pde(self, name: str, call: Tree, ev: Evaluator, dims: int) -> ir.PDE:
         self._call = call
         tree = self.pdes[name]
         _, header, *body = tree.children
         specs: list[ArgSpec] = []
         for param in call_args(header):
+            if any(spec.name == str(param.children[0]) for spec in specs):
+                raise self.error(
+                    f"pde '{name}' repeats the parameter '{param.children[0]}'", param.children[0]
+                )
             default = REQUIRED if param.children[1] is None else ev.scalar(param.children[1])
             specs.append(ArgSpec(str(param.children[0]), "number", default))
         bound = bind(f"pde '{name}'", call_args(call.children[1]), specs, ev, call)
-        scope = Scope(self.file, parent=self.scope)
+        scope = Scope(self.file, parent=self.scope, dims=dims)
         scope.values.update(bound.values)  # type: ignore[arg-type]
         inner = Evaluator(scope)
         equations: list[ir.Equation] = []
@@ -204,20 +216,22 @@ class Lowering:
                     f"state '{state.name}' of pde '{name}' has no equation dt({state.name}) = ...",
                     state.loc,
                 )
-        dims = {w.dims for w in scope.weights.values()}
-        if len(dims) > 1:
+        weight_dims = {w.dims for w in scope.weights.values()}
+        if len(weight_dims) > 1:
             raise SpecError(f"pde '{name}' mixes 1D and 2D weights", loc_of(tree, self.file))
         return ir.PDE(
             name=name,
-            args=dict(scope.values),
+            args=dict(bound.values),  # type: ignore[arg-type]
             states=dict(scope.states),
             weights=dict(scope.weights),
             norms=dict(scope.norms),
             params=dict(scope.params),
             functions=inner.functions,
             equations=equations,
-            dims=dims.pop() if dims else 0,
+            dims=weight_dims.pop() if weight_dims else dims,
             loc=loc,
+            stencils=dict(scope.stencils),
+            grid=scope.grid,
         )
 
     def _decl(self, stmt: Tree, scope: Scope, ev: Evaluator) -> None:
@@ -277,13 +291,88 @@ class Lowering:
                 scope.values[name] = value
         elif kind == "grid":
             refuse(size, "size")
+            if init is None:
+                found = scope.parent.lookup(name) if scope.parent else None
+                if found is None or found[0] != "values":
+                    raise self.error(
+                        f"grid '{name}' needs a spacing: write 'grid {name} = 1', or define "
+                        f"a constant '{name}'",
+                        stmt,
+                    )
+                value = found[1]
+            else:
+                value = ev.scalar(init.children[0])
+            if not value.is_number or not value > 0:
+                raise self.error(f"grid spacing '{name}' must be a positive number", init or stmt)
+            if scope.grid is not None:
+                raise self.error("a pde has one grid", stmt)
+            flags = self._flags(attr_list, ("neumann", "periodic", "zero"))
+            if len(flags) > 1:
+                raise self.error("choose one boundary: neumann, periodic or zero", attrs)
+            boundary = flags.pop() if flags else "neumann"
+            scope.values[name] = value
+            scope.grid = ir.Grid(name, value, boundary, loc)  # type: ignore[arg-type]
+        elif kind == "stencil":
+            refuse(size, "size")
             refuse(attrs, "attributes")
             if init is None:
-                raise self.error(f"grid '{name}' needs a spacing, e.g. {name} = 1", stmt)
-            value = ev.scalar(init.children[0])
-            if not value.is_number or not value > 0:
-                raise self.error(f"grid spacing '{name}' must be a positive number", init)
-            scope.values[name] = value
+                raise self.error(
+                    f"stencil '{name}' needs weights, e.g. 'stencil {name} = [1, -2, 1] / h^2'",
+                    stmt,
+                )
+            scope.stencils[name] = self._stencil(name, init.children[0], scope, loc)
+
+    def _stencil(self, name: str, node: Node, scope: Scope, loc: ir.Loc) -> ir.StencilDecl:
+        """`[1, -2, 1] / h^2`: weights in the grid spacing's symbol, centred."""
+        symbolic = Scope(self.file, parent=scope)
+        if scope.grid is not None:
+            symbolic.values[scope.grid.name] = scope.grid.symbol
+        ev = Evaluator(symbolic)
+        weights = self._stencil_value(node, ev)
+        if not isinstance(weights, sympy.Array):
+            raise self.error(f"stencil '{name}' must be a list of weights, e.g. [1, -2, 1]", node)
+        if weights.rank() != scope.dims:
+            raise self.error(
+                f"stencil '{name}' is {weights.rank()}D but the data is {scope.dims}D", node
+            )
+        if any(size % 2 == 0 for size in weights.shape):
+            raise self.error(
+                f"stencil '{name}' has an even size {'x'.join(map(str, weights.shape))}; "
+                "a centred stencil has odd sizes",
+                node,
+            )
+        free = {s for w in weights for s in sympy.sympify(w).free_symbols}
+        if scope.grid is not None:
+            free.discard(scope.grid.symbol)
+        if free:
+            raise self.error(f"stencil '{name}' weights must be numbers", node)
+        origin = tuple(size // 2 for size in weights.shape)
+        return ir.StencilDecl(name, (weights,), origin, scope.grid, loc)
+
+    def _stencil_value(self, node: Node, ev: Evaluator) -> sympy.Expr | sympy.Array:
+        if isinstance(node, Tree) and node.data == "list":
+            items = [self._stencil_value(item, ev) for item in node.children]
+            ranks = {item.rank() if isinstance(item, sympy.Array) else 0 for item in items}
+            shapes = {item.shape if isinstance(item, sympy.Array) else () for item in items}
+            if len(ranks) > 1 or len(shapes) > 1:
+                raise self.error("the rows of a stencil must have equal lengths", node)
+            if ranks.pop() > 1:
+                raise self.error("stencils have at most two dimensions", node)
+            return sympy.Array(
+                [item.tolist() if isinstance(item, sympy.Array) else item for item in items]
+            )
+        if isinstance(node, Tree) and node.data in ("mul", "div"):
+            a, b = (self._stencil_value(k, ev) for k in node.children)
+            if isinstance(b, sympy.Array):
+                if node.data == "div" or isinstance(a, sympy.Array):
+                    raise self.error("a stencil can only be scaled by a number", node)
+                a, b = b, a
+            if isinstance(a, sympy.Array):
+                return a * b if node.data == "mul" else a / b
+            return ev._arith(node.data, a, b, node)
+        if isinstance(node, Tree) and node.data == "neg":
+            return -self._stencil_value(node.children[0], ev)
+        return ev.scalar(node)
 
     def _channels(self, name: str, node: Node, ev: Evaluator) -> int:
         """A state's channel count; a bad count is reported where the pde is used."""
@@ -291,9 +380,10 @@ class Lowering:
         if value.is_number and value.is_integer and value > 0:
             return int(value)
         written = source_text(node)
-        shown = f"{written} = {value}" if written != str(value) else written
+        shown = f"{written} = {value}" if written != str(value) else f"it is {written}"
         why = "a positive whole number of channels"
-        if value.is_number and value.is_Rational and (2 * value).is_integer:
+        half = value.is_number and value.is_Rational and not value.is_integer
+        if half and (2 * value).is_integer and "/" in written:
             why += " (the block splits its channels in halves, so they must be even)"
         args = (
             ", ".join(f"{k} = {v}" for k, v in ev.scope.values.items()) if ev.scope.values else ""
@@ -480,7 +570,8 @@ class Lowering:
             for size in spatial:
                 if size % stride:
                     raise self.error(
-                        f"stride {stride} does not divide the spatial size {_shape(shape)}",
+                        f"stride {stride} does not divide the spatial size {_shape(spatial)} "
+                        f"(the data is {_shape(shape)})",
                         b.nodes["stride"],
                     )
             out.append(ir.ConvLayer(kernel, c_in, c_out, bool(b["bias"]), stride, loc))
@@ -500,7 +591,8 @@ class Lowering:
             bad = [s for s in spatial if s % size]
             if bad:
                 raise self.error(
-                    f"{word}({size}) does not divide the spatial size {_shape(shape)}",
+                    f"{word}({size}) does not divide the spatial size {_shape(spatial)} "
+                    f"(the data is {_shape(shape)})",
                     b.nodes.get("size", call),
                 )
             out.append(ir.PoolLayer(word[:3], size, len(spatial), loc))  # type: ignore[arg-type]
@@ -542,7 +634,7 @@ class Lowering:
         out: list[ir.Layer],
         ev: Evaluator,
     ) -> tuple[int, ...]:
-        pde = self._pde(word, call, ev)
+        pde = self._pde(word, call, ev, len(shape) - 1)
         scheme_name = str(scheme_call.children[0])
         if scheme_name not in REGISTRY:
             raise self.error(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import re
 from importlib import resources
 from pathlib import Path
 
 import lark
+from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from pde2net.ir import Loc
@@ -35,7 +37,7 @@ _READABLE = {
     "CIRCUMFLEX": "'^'",
     "QUOTE": "'''",
     "_ARROW": "'->'",
-    "DECL_KW": "a declaration (state, weight, norm, param, grid)",
+    "DECL_KW": "a declaration (state, weight, norm, param, grid, stencil)",
     "FN_KW": "'fn'",
     "DERIV": "an equation dt(u) = ...",
     "$END": "end of file",
@@ -74,21 +76,115 @@ def parse(text: str, file: str = "<spec>") -> lark.Tree:
 
 def _syntax_error(err: UnexpectedInput, text: str, file: str) -> SpecError:
     line, column = max(err.line, 1), max(err.column, 1)
+    postlex: NewlinePostLex = _parser().options.postlex
     if isinstance(err, UnexpectedCharacters):
         char = text[err.pos_in_stream] if err.pos_in_stream < len(text) else "?"
-        return SpecError(f"unexpected character {char!r}", Loc(file, line, column))
-    expected = sorted({_READABLE.get(t, f"'{t.lower()}'") for t in (err.expected or ())})
+        hint = ""
+        if char.isalpha() and not char.isascii():
+            hint = "; names are written with ASCII letters, digits and '_'"
+        return SpecError(f"unexpected character {char!r}{hint}", Loc(file, line, column))
+    # `accepts` (what the parser can really take here) is exact; `expected` may hold
+    # terminals that LALR's merged lookaheads only seem to allow.
+    accepted = set(getattr(err, "accepts", None) or err.expected or ())
+    expected = sorted({_READABLE.get(t, f"'{t.lower()}'") for t in accepted})
     hint = f"; expected {_join(expected)}" if expected and len(expected) <= 6 else ""
-    if isinstance(err, UnexpectedEOF) or (
+    at_end = isinstance(err, UnexpectedEOF) or (
         isinstance(err, UnexpectedToken) and err.token.type == "$END"
-    ):
+    )
+    # The tokens before the offending one (the lexer may refuse that one before the
+    # post-lexer sees it, so it is not always the last one passed on).
+    offending = None if at_end else err.token
+    history = [t for t in postlex.recent if offending is None or t.start_pos < offending.start_pos]
+    unclosed = _unclosed(postlex.open, history, offending, accepted, file)
+    if unclosed is not None:
+        return unclosed
+    if at_end:
         lines = text.splitlines() or [""]
         return SpecError("unexpected end of file" + hint, Loc(file, len(lines), len(lines[-1]) + 1))
     assert isinstance(err, UnexpectedToken)
     token = err.token
+    known = _known_mistake(token, history, accepted, text, file)
+    if known is not None:
+        return known
     shown = "end of line" if token.type == "_NL" else repr(str(token))
     end = column + len(str(token)) if token.type != "_NL" else None
     return SpecError(f"unexpected {shown}{hint}", Loc(file, line, column, end))
+
+
+_CLOSER = {"LPAR": ")", "LSQB": "]", "LBRACE": "}"}
+_CLOSER_TYPE = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
+_TOP_LEVEL = {"CONST", "PDE", "NETWORK"}  # keywords that can only start a top-level item
+
+
+def _unclosed(
+    still_open: list[Token],
+    history: list[Token],
+    token: Token | None,
+    accepted: set[str],
+    file: str,
+) -> SpecError | None:
+    """A bracket or brace left open, reported at the opener, when that is the likely
+    mistake: the parser wanted the closer where the next line (or the file) began."""
+    if not still_open or _CLOSER_TYPE[still_open[-1].type] not in accepted:
+        return None
+    opener = still_open[-1]
+    if token is None:
+        where = "before the end of the file"
+    else:
+        if not history or not history[-1].line < token.line or token.line <= opener.line:
+            return None  # the offending token does not start a later line
+        if opener.type == "LBRACE" and token.type not in _TOP_LEVEL:
+            return None
+        where = f"before line {token.line}"
+    closer = _CLOSER[opener.type]
+    return SpecError(
+        f"'{opener}' is not closed: '{closer}' is missing {where}",
+        Loc(file, opener.line, opener.column, opener.column + 1),
+    )
+
+
+def _known_mistake(
+    token: Token, history: list[Token], accepted: set[str], text: str, file: str
+) -> SpecError | None:
+    """A clearer message for a few common slips, or None."""
+    before = history[-1] if history else None
+    same_line = before is not None and before.line == token.line
+    kernel = same_line and before.type == "NUMBER" and re.fullmatch(r"(x[0-9]+)+", str(token))
+    after_equal = len(history) >= 2 and history[-2].type == "EQUAL"
+    if kernel and before.end_pos == token.start_pos and after_equal:
+        return SpecError(
+            f"a kernel size such as {before}{token} cannot follow '='; write it as the "
+            "first argument, e.g. conv(3x3, 3 -> 16)",
+            Loc(file, before.line, before.column, token.end_column),
+        )
+    if (
+        same_line
+        and before.type == "NUMBER"
+        and token.type in ("NAME", "LPAR")
+        and "STAR" in accepted
+    ):
+        operand = str(token) if token.type == "NAME" else "(...)"
+        return SpecError(
+            f"a number cannot be applied like an operator; write '{before} * {operand}' to "
+            "multiply",
+            Loc(file, before.line, before.column, token.end_column),
+        )
+    if same_line and before.type == "STAR" and token.type == "STAR":
+        return SpecError(
+            "'**' is not an operator; write '^' for a power, e.g. u^2",
+            Loc(file, before.line, before.column, token.end_column),
+        )
+    if token.type == "SLASH" and text.startswith("//", token.start_pos):
+        return SpecError(
+            "unexpected '//'; comments start with '#'",
+            Loc(file, token.line, token.column, token.column + 2),
+        )
+    if token.type == "NAME" and {"COMMA", "BY"} <= accepted:
+        return SpecError(
+            f"expected ',' before '{token}' (layers on one line are separated by commas)",
+            Loc(file, token.line, token.column, token.end_column),
+        )
+    return None
 
 
 def _join(items: list[str]) -> str:

@@ -14,6 +14,7 @@ from lark import Token
 
 _OPEN = {"LPAR", "LSQB"}
 _CLOSE = {"RPAR", "RSQB"}
+_PAIRS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
 # After these tokens a newline cannot end a statement.
 _CONTINUES = {
     "_NL",
@@ -35,9 +36,16 @@ class NewlinePostLex:
 
     always_accept = ("_NL",)
 
+    def __init__(self) -> None:
+        # For syntax errors: the last tokens passed on (newest last, the offending one
+        # included) and the brackets and braces still open, innermost last.
+        self.recent: list[Token] = []
+        self.open: list[Token] = []
+
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         depth = 0
         previous: str | None = None
+        self.recent, self.open = [], []
         for token in stream:
             if token.type == "_NL":
                 if depth > 0 or previous is None or previous in _CONTINUES:
@@ -47,4 +55,12 @@ class NewlinePostLex:
             elif token.type in _CLOSE:
                 depth = max(depth - 1, 0)
             previous = token.type
+            self._track(token)
             yield token
+
+    def _track(self, token: Token) -> None:
+        self.recent = [*self.recent[-2:], token]
+        if token.type in _PAIRS:
+            self.open.append(token)
+        elif self.open and _PAIRS.get(self.open[-1].type) == token.type:
+            self.open.pop()

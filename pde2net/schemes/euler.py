@@ -15,11 +15,13 @@ from pde2net.schemes.base import Frame, Scheme
 from pde2net.schemes.common import (
     LIPSCHITZ,
     anti_dissipative,
+    enforced_bounds,
     monotone_check,
     num,
     step_index,
     structure_unknown,
 )
+from pde2net.schemes.conditions import euclidean, von_neumann
 
 
 @register
@@ -28,7 +30,7 @@ class Euler(Scheme):
     title = "forward Euler"
     order = 1
     arguments = (
-        ArgSpec("h", "positive", help="the step size, e.g. h = 1"),
+        ArgSpec("h", "positive", help="the step size, e.g. h = 1", aliases=("tau",)),
         ArgSpec("steps", "posint", 1),
         ArgSpec("shared", "bool", False, help="one set of weights for all steps"),
         ArgSpec("enforce", "bool", False, help="keep the step condition true by construction"),
@@ -39,14 +41,18 @@ class Euler(Scheme):
         result: list[Check] = []
         for eq in block.pde.equations:
             form = symmetric(block.pde, eq)
-            if form is None:
-                result.append(structure_unknown(eq))
-                continue
-            if form.sign > 0:
+            if form is not None and form.sign > 0:
                 result.append(anti_dissipative(form, eq))
-                continue
-            result.append(monotone_check(form, f"dt({eq.state})"))
-            result.append(self._step(block, form, h))
+            elif form is not None and (form.function.flux or form.stencil):
+                result.extend(euclidean(block, form, eq))
+                linear = von_neumann(block, eq, order=1) if form.stencil else None
+                result.extend([linear] if linear else [])
+            elif form is not None:
+                result.append(monotone_check(form, f"dt({eq.state})"))
+                result.append(self._step(block, form, h))
+            else:
+                linear = von_neumann(block, eq, order=1)
+                result.append(linear or structure_unknown(eq))
         return result
 
     def _step(self, block: Block, form: SymmetricLayer, h: sympy.Expr) -> Check:
@@ -108,14 +114,7 @@ class Euler(Scheme):
     def norm_bounds(self, block: Block) -> dict[str, float]:
         if not block.scheme.args.get("enforce"):
             return {}
-        h = sympy.nsimplify(block.scheme.args["h"])
-        bounds = {}
-        for eq in block.pde.equations:
-            form = symmetric(block.pde, eq)
-            bound = None if form is None or form.sign > 0 else _norm_bound(form, h)
-            if bound is not None:
-                bounds[form.weight] = float(bound)
-        return bounds
+        return enforced_bounds(self.checks(block), block)
 
     def methods(self, block: Block, frame: Frame) -> list[list[str]]:
         h = num(block.scheme.args["h"])

@@ -22,6 +22,7 @@ from pde2net.schemes.common import (
     structure_unknown,
     theorem2_check,
 )
+from pde2net.schemes.conditions import von_neumann
 
 
 @register
@@ -31,7 +32,7 @@ class Leapfrog(Scheme):
     order = 2
     reversible = True
     arguments = (
-        ArgSpec("h", "positive", help="the step size, e.g. h = 1"),
+        ArgSpec("h", "positive", help="the step size, e.g. h = 1", aliases=("tau",)),
         ArgSpec("steps", "posint", 1),
         ArgSpec("shared", "bool", False, help="one set of weights for all steps"),
         ArgSpec("enforce", "bool", False, help="keep the step condition true by construction"),
@@ -50,6 +51,9 @@ class Leapfrog(Scheme):
         h = sympy.nsimplify(block.scheme.args["h"])
         (eq,) = block.pde.equations
         form = symmetric(block.pde, eq)
+        linear = von_neumann(block, eq, order=2)
+        if linear is not None:
+            return [linear, reversibility(self.title)]
         if form is None:
             return [structure_unknown(eq), reversibility(self.title)]
         if form.sign > 0:

@@ -31,7 +31,7 @@ class Verlet(Scheme):
     order = 1
     reversible = True
     arguments = (
-        ArgSpec("h", "positive", help="the step size, e.g. h = 1"),
+        ArgSpec("h", "positive", help="the step size, e.g. h = 1", aliases=("tau",)),
         ArgSpec("steps", "posint", 1),
         ArgSpec("shared", "bool", False, help="one set of weights for all steps"),
         ArgSpec("enforce", "bool", False, help="keep the step condition true by construction"),

@@ -1,0 +1,182 @@
+"""Von Neumann analysis of fixed stencils, with SymPy.
+
+Substituting u_j = gⁿ e^{i j·θ} turns a stencil with weights c_k into its symbol
+ŝ(θ) = Σ c_k e^{i k·θ}; compositions multiply symbols and adjoints conjugate them.
+Boundaries are ignored, as von Neumann analysis does (the periodic problem).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from dataclasses import dataclass
+
+import sympy
+from sympy.calculus.util import function_range
+
+from pde2net.analysis.functions import slopes
+from pde2net.ir import PDE, Act, Equation, Stencil, StencilDecl, StencilT
+
+THETA = (sympy.Symbol("theta1", real=True), sympy.Symbol("theta2", real=True))
+_PERIOD = sympy.Interval(0, 2 * sympy.pi)
+
+
+def stencil_symbols(decl: StencilDecl) -> list[sympy.Expr]:
+    """ŝ_c(θ) for each component c of the stencil."""
+    symbols = []
+    for kernel in decl.kernels:
+        total = sympy.Integer(0)
+        for index in itertools.product(*(range(n) for n in kernel.shape)):
+            weight = kernel[index]
+            if weight == 0:
+                continue
+            phase = sum((i - o) * t for i, o, t in zip(index, decl.origin, THETA, strict=False))
+            total += weight * sympy.exp(sympy.I * phase)
+        symbols.append(total)
+    return symbols
+
+
+@dataclass(frozen=True)
+class LinearSymbol:
+    """The symbol of a (linearised) right-hand side L u, as a function of θ."""
+
+    expr: sympy.Expr
+    dims: int
+    linearised: tuple[str, ...]  # functions replaced by their slope at 0
+
+    @property
+    def thetas(self) -> tuple[sympy.Symbol, ...]:
+        return THETA[: self.dims]
+
+
+def linear_symbol(pde: PDE, eq: Equation) -> LinearSymbol | None:
+    """ŝ(θ) of the equation's right-hand side when it is built from fixed stencils of the
+    (single-channel) state; pointwise functions are linearised at 0. None otherwise."""
+    if len(pde.states) != 1 or any(s.channels != 1 for s in pde.states.values()):
+        return None
+    linearised: list[str] = []
+
+    def walk(expr: sympy.Expr) -> list[sympy.Expr] | None:
+        if isinstance(expr, sympy.Symbol) and str(expr) in pde.states:
+            return [sympy.Integer(1)]
+        if isinstance(expr, Stencil | StencilT):
+            inner = walk(expr.operand)
+            decl = pde.stencils.get(expr.op)
+            if inner is None or decl is None:
+                return None
+            symbols = stencil_symbols(decl)
+            if isinstance(expr, Stencil):
+                return [s * v for v in inner for s in symbols]
+            m = len(symbols)
+            if len(inner) % m:
+                return None
+            return [
+                sum(sympy.conjugate(s) * v for s, v in zip(symbols, inner[i : i + m], strict=True))
+                for i in range(0, len(inner), m)
+            ]
+        if isinstance(expr, Act):
+            fn = pde.functions[expr.op]
+            inner = walk(expr.operand)
+            if inner is None:
+                return None
+            slope = sympy.diff(fn.expr, fn.var).subs(fn.var, 0)
+            if not slope.is_number:
+                slope = slopes(fn).high
+            linearised.append(fn.name)
+            return [slope * v for v in inner]
+        if isinstance(expr, sympy.Add):
+            parts = [walk(a) for a in expr.args]
+            if any(p is None for p in parts) or len({len(p) for p in parts}) != 1:
+                return None
+            return [sum(vals) for vals in zip(*parts, strict=True)]
+        if isinstance(expr, sympy.Mul):
+            numbers = [a for a in expr.args if a.is_number]
+            fields = [a for a in expr.args if not a.is_number]
+            if len(fields) != 1:
+                return None
+            inner = walk(fields[0])
+            return None if inner is None else [sympy.Mul(*numbers) * v for v in inner]
+        return None
+
+    result = walk(eq.rhs)
+    if result is None or len(result) != 1:
+        return None
+    return LinearSymbol(_real_form(result[0]), pde.dims, tuple(dict.fromkeys(linearised)))
+
+
+def _real_form(expr: sympy.Expr) -> sympy.Expr:
+    """e^{iθ} terms rewritten with cos and sin, simplified."""
+    return sympy.simplify(sympy.expand_complex(sympy.expand(expr)).rewrite(sympy.cos))
+
+
+@dataclass(frozen=True)
+class SymbolRange:
+    """min and max of a real symbol over θ ∈ [0, 2π]^d, and where they are attained."""
+
+    low: sympy.Expr
+    high: sympy.Expr
+    exact: bool
+
+
+def symbol_range(symbol: LinearSymbol) -> SymbolRange | None:
+    """The range of a real symbol, part by part when it separates into one sum term per
+    direction (as sums of 1D stencils do). None for a complex symbol."""
+    expr = symbol.expr
+    if sympy.simplify(sympy.im(expr)) != 0:
+        return None
+    return _range(sympy.re(expr) if expr.has(sympy.I) else expr, symbol.thetas)
+
+
+@functools.lru_cache(maxsize=128)
+def _range(expr: sympy.Expr, thetas: tuple[sympy.Symbol, ...]) -> SymbolRange:
+    groups: dict[frozenset, sympy.Expr] = {}
+    for term in sympy.Add.make_args(sympy.expand(expr)):
+        key = frozenset(t for t in thetas if term.has(t))
+        groups[key] = groups.get(key, 0) + term
+    low, high, exact = sympy.Integer(0), sympy.Integer(0), True
+    for key, part in groups.items():
+        if not key:
+            low, high = low + part, high + part
+            continue
+        if len(key) == 1:
+            (theta,) = key
+            try:
+                rng = function_range(part, theta, _PERIOD)
+                low, high = low + rng.inf, high + rng.sup
+                continue
+            except (NotImplementedError, ValueError):
+                pass
+        values = _grid_values(part, tuple(key))
+        low, high, exact = low + min(values), high + max(values), False
+    return SymbolRange(sympy.simplify(low), sympy.simplify(high), exact)
+
+
+def _grid_values(expr: sympy.Expr, thetas: tuple[sympy.Symbol, ...]) -> list[sympy.Expr]:
+    points = [2 * sympy.pi * k / 64 for k in range(64)]
+    return [
+        sympy.nsimplify(expr.subs(dict(zip(thetas, p, strict=True))).evalf(30), rational=False)
+        for p in itertools.product(points, repeat=len(thetas))
+    ]
+
+
+def operator_norm_squared(decl: StencilDecl) -> sympy.Expr:
+    """‖S‖₂² = max_θ Σ_c |ŝ_c(θ)|² (exact on the periodic grid, an upper bound otherwise)."""
+    power = sum(_real_form(s * sympy.conjugate(s)) for s in stencil_symbols(decl))
+    rng = _range(sympy.simplify(power), THETA[: decl.dims])
+    return rng.high
+
+
+def amplification(symbol: LinearSymbol, tau: float, order: int):
+    """|g(θ)| as a numeric function of the first θ (the others at 0), for plots."""
+    expr = symbol.expr.subs({t: 0 for t in symbol.thetas[1:]})
+    theta = symbol.thetas[0]
+
+    def at(value: float) -> float:
+        s = complex(expr.subs(theta, value).evalf())
+        if order == 1:
+            return abs(1 + tau * s)
+        b = 2 + tau**2 * s
+        disc = (b * b - 4) ** 0.5
+        return max(abs((b + disc) / 2), abs((b - disc) / 2))
+
+    return at
