@@ -80,6 +80,7 @@ class Compiled:
     source: str
     class_name: str
     module: torch.nn.Module
+    weights: dict[int, dict[str, str]]  # block index -> weight -> module attribute
 
     @property
     def report(self) -> dict[str, Any]:
@@ -120,7 +121,7 @@ def compile_checked(checked: Checked) -> Compiled:
 
     generated = generate(checked.network)
     module = build_module(generated.source, generated.class_name)
-    return Compiled(checked, generated.source, generated.class_name, module)
+    return Compiled(checked, generated.source, generated.class_name, module, generated.weights)
 
 
 def compile_file(path: str | Path, set: Mapping[str, object] | None = None) -> Compiled:

@@ -103,7 +103,13 @@ _json_option = click.option("--json", "as_json", is_flag=True, help="Print the r
 @click.argument("spec", type=click.Path(dir_okay=False))
 @_set_option
 @_json_option
-def check(spec: str, pairs: tuple[str, ...], as_json: bool) -> None:
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False),
+    help="Draw |g(θ)| of the stencil blocks (von Neumann) into a PNG file.",
+)
+def check(spec: str, pairs: tuple[str, ...], as_json: bool, plot_path: str | None) -> None:
     """Parse, validate and analyse SPEC; print the stability report.
 
     Exit 0 when stable, 1 when a condition is violated, 2 on a spec error.
@@ -124,6 +130,12 @@ def check(spec: str, pairs: tuple[str, ...], as_json: bool) -> None:
         from pde2net.reporting import print_report
 
         print_report(report)
+    if plot_path:
+        from pde2net.plots import plot_amplification
+
+        panels = plot_amplification(checked.network, plot_path)
+        message = f"wrote {plot_path}" if panels else "no stencil block to plot"
+        click.echo(message, err=as_json)
     sys.exit(0 if report["stable"] else EXIT_UNSTABLE)
 
 
@@ -198,3 +210,48 @@ def compile_command(
         f"at {len(verification['runs'])} input shapes, max relative deviation "
         f"{verification['max_rel_error']:.2e}; {elapsed:.2f} s"
     )
+
+
+@main.command(name="certify")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--input-shape",
+    "input_shape",
+    default=None,
+    metavar="C,H,W",
+    help="The input size to certify at (channels and spatial sizes); default: the spec's.",
+)
+@_json_option
+def certify_command(model: str, input_shape: str | None, as_json: bool) -> None:
+    """Check the stability conditions of a compiled (and trained) MODEL.onnx.
+
+    Measures the operator norm of every learned convolution at the input size by power
+    iteration on the operator itself. Exit 0 when every condition holds, 1 otherwise.
+    """
+    shape = None
+    if input_shape:
+        try:
+            shape = [int(p) for p in input_shape.replace("x", ",").split(",") if p.strip()]
+        except ValueError:
+            click.echo(f"error: --input-shape {input_shape}: write numbers, e.g. 3,32,32", err=True)
+            sys.exit(EXIT_SPEC)
+    from pde2net.export.certify import certify
+
+    try:
+        result = certify(model, shape)
+    except (ValueError, OSError) as err:
+        click.echo(f"{model}: error: {err}", err=True)
+        sys.exit(EXIT_SPEC)
+    if as_json:
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        for block in result["blocks"]:
+            for check in block["checks"]:
+                verdict = "holds" if check["holds"] else "VIOLATED"
+                click.echo(
+                    f"{block['name']} ({block['scheme']}, grid {tuple(block['spatial'])}): "
+                    f"{check['check']}: {check['condition']}, margin {check['margin']:.3g}: {verdict}"
+                )
+        overall = "certified stable" if result["certified"] else "NOT certified"
+        click.echo(f"{model}: {overall} at input {tuple(result['input_shape'])}")
+    sys.exit(0 if result["certified"] else EXIT_UNSTABLE)

@@ -23,12 +23,15 @@ INDENT = "    "
 class Generated:
     source: str
     class_name: str
+    # block index -> spec weight name -> attribute holding its per-step Parameters
+    weights: dict[int, dict[str, str]]
 
 
 def generate(network: ir.Network) -> Generated:
     """The module's source, formatted by ruff; the same IR always gives the same bytes."""
     gen = _Generator(network)
-    return Generated(format_source(gen.source()), gen.network_class)
+    source = format_source(gen.source())
+    return Generated(source, gen.network_class, gen.weight_attributes)
 
 
 def format_source(source: str) -> str:
@@ -64,6 +67,8 @@ class _Generator:
         self.block_classes: dict[tuple[str, str], str] = {}
         self.class_sources: list[str] = []
         self.functions: dict[str, str] = {}  # network-level activation -> python function
+        self.weight_attributes: dict[int, dict[str, str]] = {}
+        self.writers: dict[str, _BlockWriter] = {}
 
     # -- the whole file ------------------------------------------------------------------
     def source(self) -> str:
@@ -182,7 +187,9 @@ class _Generator:
     def _block_class(self, block: ir.Block) -> str:
         key = (block.pde.signature, block.scheme.text)
         if key in self.block_classes:
-            return self.block_classes[key]
+            cls = self.block_classes[key]
+            self.weight_attributes[block.index] = self.writers[cls].weights
+            return cls
         base = class_name(block.pde.name) + "".join(
             str(number(sympy.sympify(v))).replace(".", "p").replace("-", "m")
             for v in block.pde.args.values()
@@ -192,7 +199,10 @@ class _Generator:
             n += 1
             cls = f"{base}_{n}"
         self.block_classes[key] = cls
-        self.class_sources.append(_BlockWriter(self, block, cls).source())
+        writer = _BlockWriter(self, block, cls)
+        self.writers[cls] = writer
+        self.weight_attributes[block.index] = writer.weights
+        self.class_sources.append(writer.source())
         return cls
 
 

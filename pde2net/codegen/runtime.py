@@ -45,13 +45,18 @@ class NormBound(nn.Module):
         v = torch.randn(1, *shape, generator=torch.Generator().manual_seed(0))
         self.register_buffer("v", v / torch.linalg.vector_norm(v))
         self.register_buffer("scale", torch.ones(()))
+        self._seen: tuple[int, int] | None = None
 
     @torch.no_grad()
-    def _power_iteration(self, weight: torch.Tensor, iterations: int) -> None:
-        v = self.v
+    def _power_iteration(self, weight: torch.Tensor, iterations: int, tol: float = 0.0) -> None:
+        v, previous = self.v, 0.0
         for _ in range(iterations):
             v = self.conv_t(self.conv(v, weight, padding=self.padding), weight, padding=self.padding)
-            v = v / torch.linalg.vector_norm(v).clamp_min(1e-12)
+            estimate = float(torch.linalg.vector_norm(v))
+            v = v / max(estimate, 1e-12)
+            if abs(estimate - previous) <= tol * estimate:
+                break
+            previous = estimate
         self.v.copy_(v)
 
     def norm(self, weight: torch.Tensor) -> torch.Tensor:
@@ -61,14 +66,17 @@ class NormBound(nn.Module):
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
         exporting = torch.onnx.is_in_onnx_export() or torch.compiler.is_compiling()
         if self.training:
+            self._seen = None
             self._power_iteration(weight, 1)
             scale = torch.clamp(self.bound / self.norm(weight), max=1.0)
             self.scale.copy_(scale.detach())
             return weight * scale
-        if not exporting:
-            self._power_iteration(weight, 20)
+        seen = (weight.data_ptr(), weight._version)
+        if not exporting and seen != self._seen:  # converge once per weight update
+            self._power_iteration(weight, 500, tol=1e-9)
             with torch.no_grad():
                 self.scale.copy_(torch.clamp(self.bound / self.norm(weight), max=1.0))
+            self._seen = seen
         return weight * self.scale
 '''
 

@@ -158,4 +158,4 @@ def _integer(spec: ArgSpec, node: Node, ev: Evaluator, what: str) -> int:
 
 
 def _show(value: sympy.Expr) -> str:
-    return str(value) if value.is_Rational else f"{float(value):g}"
+    return str(value) if value.is_Integer else f"{float(value):g}"  # 2.5, not 5/2

@@ -304,7 +304,12 @@ class Evaluator:
 
     def unknown(self, name: str, token: Node, what: str) -> SpecError:
         candidates = self.scope.names() | set(ACTIVATIONS) | set(MATH)
-        return self.error(f"unknown {what} '{name}'{did_you_mean(name, candidates)}", token)
+        hint = did_you_mean(name, candidates)
+        if not hint and what == "name":
+            found = (self.scope.lookup(n) for n in sorted(self.scope.names()))
+            states = [f[1].name for f in found if f is not None and f[0] == "states"]  # type: ignore[attr-defined]
+            hint = f"; states of this pde: {', '.join(states)}" if states else ""
+        return self.error(f"unknown {what} '{name}'{hint}", token)
 
     # -- field context ----------------------------------------------------------------
     def field(self, node: Node) -> tuple[sympy.Expr, int | None]:
@@ -447,8 +452,12 @@ class Evaluator:
         expects, gives = (weight.c_out, weight.c_in) if adjoint else (weight.c_in, weight.c_out)
         if channels != expects:
             shown = f"{weight.name}'" if adjoint else weight.name
+            other = (
+                f"{weight.name} (not its adjoint)" if adjoint else f"{weight.name}' (its adjoint)"
+            )
+            hint = f"; did you mean {other}?" if channels == gives else ""
             raise self.error(
-                f"'{shown}' expects {expects} channels but its input has {channels}", node
+                f"'{shown}' expects {expects} channels but its input has {channels}{hint}", node
             )
         cls = ConvT if adjoint else Conv
         return cls(sympy.Symbol(weight.name), operand), gives
