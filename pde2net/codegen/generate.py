@@ -92,6 +92,8 @@ class _Generator:
             parts.append(runtime.NORM_BOUND)
         if "stencil" in self.helpers:
             parts.append(runtime.STENCIL)
+        if "multigrid" in self.helpers:
+            parts.append(runtime.MULTIGRID)
         parts.extend(self.functions.values())
         parts.extend(self.class_sources)
         parts.append(network_code)
@@ -302,6 +304,8 @@ class _BlockWriter:
                 f"self.register_buffer({self.stencils[name]!r}, "
                 f"torch.tensor({kernels!r}).view{shape!r})"
             )
+        out.extend(self.scheme.init_lines(block))
+        self.gen.helpers.update(self.scheme.helpers)
         for name, p in pde.params.items():
             attr = self.params[name]
             if p.positive:
@@ -350,43 +354,68 @@ class _BlockWriter:
             )
         return methods
 
-    def _rhs_methods(self) -> list[list[str]]:
+    def _printer(self, extra: dict[str, str] | None = None) -> TorchPrinter:
         pde = self.block.pde
         weights = {
             name: (str(w.dims), self.weights[name], _padding(w.kernel))
             for name, w in pde.weights.items()
         }
-        printer = TorchPrinter(
-            self._symbol_names(),
+        stencils = {n: (d, f"self.{self.stencils[n]}") for n, d in pde.stencils.items()}
+        # squared kernels (for the diagonal of K' G K in a Jacobi solver)
+        weights.update({f"{n}__sq": (d, f"{v} ** 2", p) for n, (d, v, p) in weights.items()})
+        stencils.update({f"{n}__sq": (d, f"{v} ** 2") for n, (d, v) in stencils.items()})
+        names = self._symbol_names()
+        names.update(extra or {})
+        return TorchPrinter(
+            names,
             weights,
             pde.functions,
             {n: f"self.{m}" for n, m in self.methods.items()},
-            {n: (d, f"self.{self.stencils[n]}") for n, d in pde.stencils.items()},
+            stencils,
         )
+
+    def _locals(self, expr: sympy.Expr) -> list[str]:
+        """`K = self.K[j]` and the like for the weights and norms an expression uses."""
+        pde = self.block.pde
+        used = {str(s).removesuffix("__sq") for s in expr.atoms(sympy.Symbol)}
+        lines = []
+        for name in pde.weights:
+            if name in used:
+                attr = self.weights[name]
+                value = f"self.{attr}[j]"
+                if name in self.bounds:
+                    value = f"self.{attr}_bound[j](self.{attr}[j])"
+                lines.append(f"{attr} = {value}")
+        for name in pde.norms:
+            if name in used:
+                lines.append(f"{self.norms[name]} = self.{self.norms[name]}[j]")
+        return lines
+
+    def render_method(
+        self, name: str, params: str, doc: str, expr: sympy.Expr, names: dict[str, str]
+    ) -> list[str]:
+        """A method returning `expr`, with the locals it needs (used by schemes)."""
+        return [
+            f"def {name}(self, {params}) -> torch.Tensor:",
+            f'{INDENT}"""{_docstring(doc)}"""',
+            *[INDENT + line for line in self._locals(expr)],
+            f"{INDENT}return {self._printer(names).doprint(expr)}",
+        ]
+
+    def _rhs_methods(self) -> list[list[str]]:
+        pde = self.block.pde
         states = ", ".join(f"{self.states[s]}: torch.Tensor" for s in pde.states)
         methods = []
         for eq in pde.equations:
-            used = sorted(str(s) for s in eq.rhs.atoms(sympy.Symbol))
-            locals_ = []
-            for name in pde.weights:
-                if name in used:
-                    attr = self.weights[name]
-                    value = f"self.{attr}[j]"
-                    if name in self.bounds:
-                        value = f"self.{attr}_bound[j](self.{attr}[j])"
-                    locals_.append((attr, value))
-            for name in pde.norms:
-                if name in used:
-                    locals_.append((self.norms[name], f"self.{self.norms[name]}[j]"))
-            body = [f"{INDENT}{a} = {v}" for a, v in locals_]
             deriv = "dtt" if eq.order == 2 else "dt"
             methods.append(
-                [
-                    f"def {self.rhs[eq.state]}(self, {states}, j: int) -> torch.Tensor:",
-                    f'{INDENT}"""{deriv}({eq.state}) = {_docstring(eq.text)}, with the weights of step j."""',
-                    *body,
-                    f"{INDENT}return {printer.doprint(eq.rhs)}",
-                ]
+                self.render_method(
+                    self.rhs[eq.state],
+                    f"{states}, j: int",
+                    f"{deriv}({eq.state}) = {eq.text}, with the weights of step j.",
+                    eq.rhs,
+                    {},
+                )
             )
         return methods
 
@@ -396,5 +425,6 @@ class _BlockWriter:
             tuple(self.states[s] for s in pde.states),
             tuple(state.channels for state in pde.states.values()),
             {self.states[s]: m for s, m in self.rhs.items()},
+            self.render_method,
         )
         return self.scheme.methods(self.block, frame)

@@ -149,3 +149,26 @@ def stencil_adjoint(
     weight = kernel.repeat(groups, *([1] * (kernel.dim() - 1)))
     return pad_adjoint(conv_t(v, weight, groups=groups), pads, mode)
 '''
+
+MULTIGRID = """
+def prolong(x: torch.Tensor, kernel: torch.Tensor, c: int) -> torch.Tensor:
+    \"\"\"Prolongation P (cell-centred linear interpolation, kernel 2^d [1, 3, 3, 1] / 8 per
+    axis): a transposed strided convolution, n / 2 -> n, with Neumann ghost cells.\"\"\"
+    conv_t = F.conv_transpose1d if kernel.dim() == 3 else F.conv_transpose2d
+    d = kernel.dim() - 2
+    weight = kernel.repeat(c, *([1] * (kernel.dim() - 1))) * 2**d
+    return conv_t(pad(x, (1, 1) * d, "replicate"), weight, stride=2, padding=3, groups=c)
+
+
+def restrict(x: torch.Tensor, kernel: torch.Tensor, c: int) -> torch.Tensor:
+    \"\"\"Restriction R = P' / 2^d with the same kernel: the strided convolution, n -> n / 2.\"\"\"
+    conv = F.conv1d if kernel.dim() == 3 else F.conv2d
+    d = kernel.dim() - 2
+    weight = kernel.repeat(c, *([1] * (kernel.dim() - 1)))
+    return pad_adjoint(conv(x, weight, stride=2, padding=3, groups=c), (1, 1) * d, "replicate")
+
+
+def coarsen(g: torch.Tensor) -> torch.Tensor:
+    \"\"\"The diffusivity on the next coarser grid: the mean over each 2^d block.\"\"\"
+    return F.avg_pool1d(g, 2) if g.dim() == 3 else F.avg_pool2d(g, 2)
+"""

@@ -93,6 +93,8 @@ def verification_shapes(network: ir.Network) -> list[tuple[int, ...]]:
             factor *= layer.size
         elif isinstance(layer, ir.ConvLayer):
             factor *= layer.stride
+        elif isinstance(layer, ir.Block) and layer.scheme.name == "multigrid":
+            factor *= 2 ** (int(layer.scheme.args["levels"]) - 1)
     other = tuple(max(factor, (s // 2) // factor * factor) for s in declared)
     if other == declared:
         other = tuple(s + factor for s in declared)

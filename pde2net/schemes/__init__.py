@@ -23,6 +23,14 @@ def get(name: str) -> Scheme:
     return REGISTRY[name]()
 
 
-from pde2net.schemes import euler, leapfrog, verlet  # noqa: E402,F401  (register themselves)
+from pde2net.schemes import (  # noqa: E402,F401  (register themselves)
+    euler,
+    fed,
+    fsi,
+    implicit,
+    leapfrog,
+    multigrid,
+    verlet,
+)
 
 __all__ = ["REGISTRY", "Scheme", "get", "register"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pde2net.analysis.report import Check
@@ -22,6 +23,8 @@ class Frame:
     states: tuple[str, ...]  # Python names of the states, in declaration order
     channels: tuple[int, ...]
     rhs: dict[str, str]  # state -> name of the method computing its right-hand side
+    # render(name, params, docstring, expression, extra symbol names) -> method lines
+    render: Callable[..., list[str]] = field(default=lambda *a: [], compare=False)
 
     @property
     def param(self) -> str:
@@ -60,6 +63,7 @@ class Scheme:
     order: ClassVar[int]  # the time derivative it integrates: 1 for dt(u), 2 for dtt(u)
     arguments: ClassVar[tuple[ArgSpec, ...]]
     reversible: ClassVar[bool] = False
+    helpers: ClassVar[tuple[str, ...]] = ()  # runtime templates the generated code needs
 
     def validate(self, block: Block) -> None:
         """Reject blocks this scheme cannot step (raises a SpecError at the `by`)."""
@@ -80,6 +84,10 @@ class Scheme:
     def norm_bounds(self, block: Block) -> dict[str, float]:
         """Upper bounds on ‖K‖₂ per weight that enforcement keeps true (empty: none)."""
         return {}
+
+    def init_lines(self, block: Block) -> list[str]:
+        """Extra lines for the generated block's __init__ (buffers of the scheme)."""
+        return []
 
     def methods(self, block: Block, frame: Frame) -> list[list[str]]:
         """The generated block's stepping methods (`forward`, and `inverse` where the

@@ -1,0 +1,75 @@
+"""Fast Semi-Iterative scheme (Hafner et al. 2016; Alt et al. 2023), FED's extrapolation
+form: u^(k+1) = α_k (u^k − τ K'Φ(K u^k)) + (1 − α_k) u^(k−1), α_k = (4k+2)/(2k+3), with
+u^(−1) = u^0 at the start of every cycle: a skip connection two layers back."""
+
+from __future__ import annotations
+
+from pde2net.analysis.report import Check
+from pde2net.ir import Block
+from pde2net.lang.args import ArgSpec
+from pde2net.schemes import register
+from pde2net.schemes.base import Frame, Scheme
+from pde2net.schemes.common import num, step_index
+from pde2net.schemes.euler import Euler
+from pde2net.schemes.fed import cycle_time, explicit_equivalent
+
+
+def fsi_weights(n: int) -> list[float]:
+    return [(4 * k + 2) / (2 * k + 3) for k in range(n)]
+
+
+@register
+class FSI(Scheme):
+    name = "fsi"
+    title = "fast semi-iterative"
+    order = 1
+    arguments = (
+        ArgSpec("tau", "positive", help="the explicit step, at most the explicit bound"),
+        ArgSpec("steps", "posint", 10, help="steps per cycle"),
+        ArgSpec("cycles", "posint", 1),
+        ArgSpec("shared", "bool", True, help="one set of weights for all steps"),
+        ArgSpec("enforce", "bool", False, help="keep the step condition true by construction"),
+    )
+
+    def checks(self, block: Block) -> list[Check]:
+        n, tau = block.steps, float(block.scheme.args["tau"])
+        explicit = Euler().checks(explicit_equivalent(block, tau))
+        stable = all(c.status != "violated" for c in explicit)
+        return [
+            *explicit,
+            Check(
+                name="FSI cycle",
+                formula="α_k = (4k+2)/(2k+3); stable iff the explicit step τ is",
+                condition=f"n = {n}: cycle time τ (n² + n)/3 = {cycle_time(n, tau):.6g}",
+                status="proven" if stable else "violated",
+                reason=(
+                    f"FSI is FED in extrapolation form: with the explicit step τ = {num(tau)} "
+                    "stable, each cycle is."
+                    if stable
+                    else f"The explicit step τ = {num(tau)} already violates its bound."
+                ),
+                values={"cycle_time": cycle_time(n, tau), "steps": n},
+            ),
+        ]
+
+    def norm_bounds(self, block: Block) -> dict[str, float]:
+        return Euler().norm_bounds(explicit_equivalent(block, float(block.scheme.args["tau"])))
+
+    def methods(self, block: Block, frame: Frame) -> list[list[str]]:
+        (u,) = frame.states
+        tau = num(block.scheme.args["tau"])
+        alphas = tuple(round(a, 12) for a in fsi_weights(block.steps))
+        cycles = int(block.scheme.args["cycles"])
+        prev = f"{u}_prev"
+        return [
+            [f"alphas = {alphas!r}"],
+            [
+                f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
+                f"    for _ in range({cycles}):  # FSI cycles of {block.steps} steps, tau = {tau}",
+                f"        {prev} = {u}",
+                "        for j, alpha in enumerate(self.alphas):",
+                f"            explicit = {u} + {tau} * {frame.call(u, step_index(block))}",
+                f"            {u}, {prev} = alpha * explicit + (1 - alpha) * {prev}, {u}",
+                f"    return {u}",
+            ],
+        ]

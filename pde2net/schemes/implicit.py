@@ -1,0 +1,267 @@
+"""Semi-implicit diffusion as a recurrent network (Alt et al. 2023).
+
+Each time step solves (I + τ c K' G K) u^(k+1) = u^k with the lagged diffusivity
+G = Φ(K u^k) / (K u^k), by a fixed number of fixed-point, Jacobi or conjugate-gradient
+iterations. The iterations share their weights, and u^k enters every one of them.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from pde2net.analysis.forms import SymmetricLayer, symmetric
+from pde2net.analysis.functions import flux_ratio
+from pde2net.analysis.report import Check
+from pde2net.analysis.vonneumann import operator_norm_squared
+from pde2net.ir import Act, Block, Conv, ConvT, Stencil, StencilT
+from pde2net.lang.args import ArgSpec
+from pde2net.lang.errors import SpecError
+from pde2net.schemes import register
+from pde2net.schemes.base import Frame, Scheme
+from pde2net.schemes.common import num, step_index
+from pde2net.schemes.conditions import EUCLIDEAN, formula
+
+SOLVERS = ("fixed_point", "jacobi", "cg")
+G = sympy.Symbol("g")  # the frozen diffusivity in generated code
+V = sympy.Symbol("v")  # the iterate
+
+
+def form_of(block: Block) -> SymmetricLayer:
+    (eq,) = block.pde.equations
+    form = symmetric(block.pde, eq)
+    if form is None or form.sign > 0:
+        raise SpecError(
+            f"implicit needs a diffusion equation dt(u) = -K' phi(K u) (K learned or a "
+            f"stencil), but {block.pde.name} has dt({eq.state}) = {eq.text}",
+            block.scheme.loc,
+        )
+    return form
+
+
+def frozen_operator(block: Block) -> tuple[sympy.Expr, sympy.Expr, sympy.Expr]:
+    """(F(v) with G frozen, the argument s = K u of Φ, the diagonal of -F as (K∘K)' G)."""
+    (eq,) = block.pde.equations
+    form = form_of(block)
+    state = sympy.Symbol(form.operand)
+    act = next(iter(eq.rhs.atoms(Act)), None)
+    inner = act.operand if act is not None else None
+    lin = eq.rhs.subs(act, G * inner) if act is not None else eq.rhs
+    lin = lin.subs(state, V)
+    conv = next(iter(eq.rhs.atoms(Conv, Stencil)))
+    if isinstance(conv, Stencil):
+        diag = StencilT(sympy.Symbol(conv.op + "__sq"), G, conv.groups)
+    else:
+        diag = ConvT(sympy.Symbol(conv.op + "__sq"), G)
+    return lin, (inner if inner is not None else state), form.coefficient * diag
+
+
+@register
+class Implicit(Scheme):
+    name = "implicit"
+    title = "semi-implicit (recurrent)"
+    order = 1
+    arguments = (
+        ArgSpec("tau", "positive", help="the time step; any size is stable"),
+        ArgSpec("solver", "choice", "cg", choices=SOLVERS),
+        ArgSpec("iterations", "posint", 10, help="solver iterations per time step"),
+        ArgSpec("steps", "posint", 1, help="time steps"),
+        ArgSpec("shared", "bool", True, help="one set of weights for all time steps"),
+    )
+
+    def validate(self, block: Block) -> None:
+        super().validate(block)
+        if len(block.pde.equations) != 1:
+            raise SpecError("implicit steps a single state", block.scheme.loc)
+        form_of(block)
+
+    def checks(self, block: Block) -> list[Check]:
+        form = form_of(block)
+        ratio = flux_ratio(form.function)
+        tau = sympy.nsimplify(block.scheme.args["tau"])
+        c, lip = form.coefficient, ratio.high
+        spd = ratio.low >= 0
+        step = Check(
+            name="semi-implicit step",
+            formula="(I + τ c K' G K) u⁺ = u, G = Φ(K u)/(K u) ≥ 0",
+            condition=f"G ∈ [{num(ratio.low)}, {num(lip)}]",
+            status="proven" if spd else "violated",
+            reason=(
+                "With G ≥ 0 the system matrix is symmetric with eigenvalues ≥ 1, so "
+                "‖u⁺‖₂ ≤ ‖u‖₂ for every τ: unconditionally stable."
+                if spd
+                else "Φ(s)/s takes negative values, so the system matrix can be indefinite."
+            ),
+            notion=EUCLIDEAN,
+        )
+        return [step, self._solver(block, form, tau, c * lip)]
+
+    def _solver(self, block: Block, form: SymmetricLayer, tau, cl) -> Check:
+        solver = block.scheme.args["solver"]
+        k = form.weight
+        if solver == "cg":
+            return Check(
+                name="solver: conjugate gradients",
+                formula="A symmetric positive definite",
+                condition=f"{block.scheme.args['iterations']} iterations",
+                status="proven",
+                reason="CG converges for any symmetric positive definite A; a fixed number of "
+                "iterations gives an approximate solve.",
+            )
+        if solver == "jacobi":
+            if form.stencil and _first_difference(block, k):
+                return Check(
+                    name="solver: Jacobi",
+                    formula="2 diag(A) − A positive definite",
+                    condition="A = I + τ D' G D with D a first difference",
+                    status="proven",
+                    reason="D' G D is a weighted graph Laplacian, so 2 diag(A) − A = I + τ "
+                    "(signless Laplacian) is positive definite: Jacobi converges for every τ.",
+                )
+            return Check(
+                name="solver: Jacobi",
+                formula="2 diag(A) − A positive definite",
+                condition="depends on the learned K",
+                status="conditional",
+                reason="Jacobi converges when 2 diag(A) − A is positive definite; with a learned "
+                "K this is not known in advance.",
+            )
+        # fixed point: v ← u + τ F(v) contracts when τ c L ‖K‖₂² < 1
+        rule = "τ · c · L · ‖K‖₂² < 1"
+        if form.stencil:
+            norm2 = operator_norm_squared(block.pde.stencils[k])
+            closed = sympy.simplify(1 / (cl * norm2))
+            subs = {block.pde.grid.symbol: block.pde.grid.value} if block.pde.grid else {}
+            bound = sympy.simplify(closed.subs(subs))
+            ok = bool(tau < bound)
+            return Check(
+                name="solver: fixed point",
+                formula=rule,
+                condition=f"τ < {formula(closed)} = {num(bound)}; τ = {num(tau)}",
+                status="proven" if ok else "violated",
+                reason=f"The fixed-point map contracts exactly when τ < {formula(closed)}.",
+                margin=float(bound / tau),
+                values={"tau": float(tau), "bound": float(bound)},
+            )
+        norm_bound = sympy.sqrt(1 / (tau * cl))
+        return Check(
+            name="solver: fixed point",
+            formula=rule,
+            condition=f"‖{k}‖₂ < {num(norm_bound)}",
+            status="conditional",
+            reason=f"{k} is learned: the iteration contracts only while ‖{k}‖₂ < {num(norm_bound)}.",
+            values={"norm_bound": float(norm_bound)},
+        )
+
+    def methods(self, block: Block, frame: Frame) -> list[list[str]]:
+        (u,) = frame.states
+        solver = block.scheme.args["solver"]
+        tau = num(block.scheme.args["tau"])
+        iterations = int(block.scheme.args["iterations"])
+        steps = block.steps
+        j = step_index(block)
+        dims = tuple(range(1, 2 + block.pde.dims))
+        body = {
+            "fixed_point": [
+                f"    for _ in range({iterations}):  # fixed point: v = u + tau F(v)",
+                f"        v = {u} + {tau} * self.operator(v, g, {j})",
+            ],
+            "jacobi": [
+                f"    d = 1 + {tau} * self.diagonal(g, {j})",
+                f"    for _ in range({iterations}):  # Jacobi on (I - tau F) v = u",
+                f"        v = v + ({u} - v + {tau} * self.operator(v, g, {j})) / d",
+            ],
+            "cg": [
+                f"    r = {u} - v + {tau} * self.operator(v, g, {j})",
+                "    p = r",
+                f"    rr = (r * r).sum(dim={dims!r}, keepdim=True)",
+                f"    for _ in range({iterations}):  # conjugate gradients on (I - tau F) v = u",
+                f"        ap = p - {tau} * self.operator(p, g, {j})",
+                f"        alpha = rr / (p * ap).sum(dim={dims!r}, keepdim=True).clamp_min(1e-30)",
+                "        v = v + alpha * p",
+                "        r = r - alpha * ap",
+                f"        rr_next = (r * r).sum(dim={dims!r}, keepdim=True)",
+                "        p = r + rr_next / rr.clamp_min(1e-30) * p",
+                "        rr = rr_next",
+            ],
+        }[solver]
+        methods = frozen_methods(block, frame, jacobi=solver == "jacobi")
+        return [
+            *methods,
+            [
+                f"def solve(self, {u}: torch.Tensor, j: int) -> torch.Tensor:",
+                f'    """One semi-implicit step: (I - tau F_g) v = {u}, g frozen at {u}."""',
+                f"    g = self.diffusivity({u}, j)",
+                f"    v = {u}",
+                *body,
+                "    return v",
+            ],
+            [
+                f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
+                f"    for j in range({steps}):  # semi-implicit, tau = {tau}, {solver}",
+                f"        {u} = self.solve({u}, {j})",
+                f"    return {u}",
+            ],
+        ]
+
+
+def _first_difference(block: Block, name: str) -> bool:
+    decl = block.pde.stencils[name]
+    return (
+        all(
+            sorted(v for v in k.reshape(len(k)) if v != 0)
+            in ([-(1 / decl.grid.symbol), 1 / decl.grid.symbol],)
+            for k in decl.kernels
+        )
+        if decl.grid
+        else False
+    )
+
+
+def frozen_methods(block: Block, frame: Frame, jacobi: bool) -> list[list[str]]:
+    """`diffusivity`, `operator` (and `diagonal` for Jacobi smoothing) of a block whose
+    equation is dt(u) = -c K' Φ(K u): the lagged-diffusivity linear system's pieces."""
+    (u,) = frame.states
+    lin, inner, diag = frozen_operator(block)
+    form = form_of(block)
+    fn = form.function
+    slope0 = sympy.diff(fn.expr, fn.var).subs(fn.var, 0)
+    safe = sympy.Symbol("safe")
+    ratio = Act(sympy.Symbol(fn.name), safe) / safe
+    diffusivity = frame.render(
+        "diffusivity",
+        f"{u}: torch.Tensor, j: int",
+        "The lagged diffusivity g = phi(s)/s at s = K u (phi'(0) where s = 0).",
+        inner,
+        {},
+    )
+    s_line = diffusivity.pop()
+    s_code = s_line.split("return ", 1)[1]
+    if fn.name not in block.pde.functions:  # no flux: the system is linear, g = 1
+        diffusivity += [f"    return torch.ones_like({s_code})"]
+    else:
+        ratio_code = frame.render("_", "", "", ratio, {"safe": "safe"})[-1].split("return ", 1)[1]
+        diffusivity += [
+            f"    s = {s_code}",
+            "    small = s.abs() <= 1e-6",
+            "    safe = torch.where(small, torch.ones_like(s), s)",
+            f"    return torch.where(small, torch.full_like(s, {float(slope0)!r}), {ratio_code})",
+        ]
+    operator = frame.render(
+        "operator",
+        "v: torch.Tensor, g: torch.Tensor, j: int",
+        "The right-hand side with the diffusivity g frozen: linear in v.",
+        lin,
+        {"v": "v", "g": "g"},
+    )
+    methods = [diffusivity, operator]
+    if jacobi:
+        methods.append(
+            frame.render(
+                "diagonal",
+                "g: torch.Tensor, j: int",
+                "The diagonal of -operator(., g): (K*K)' g.",
+                diag,
+                {"g": "g"},
+            )
+        )
+    return methods
