@@ -171,7 +171,7 @@ class _Generator:
         return "\n".join(lines)
 
     def functions_map(self) -> dict[str, str]:
-        return {name: name for name in self.functions}
+        return {name: python_name(name) for name in self.functions}
 
     def _network_function(self, fn: ir.Function) -> None:
         if fn.name in self.functions:

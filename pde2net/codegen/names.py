@@ -8,6 +8,28 @@ import re
 
 # Names the generated module itself uses, and attributes every nn.Module already has.
 GENERATED = {
+    # runtime helpers and generated members (codegen/runtime.py, the schemes' methods)
+    "pad",
+    "pad_adjoint",
+    "stencil",
+    "stencil_adjoint",
+    "_take",
+    "restrict",
+    "prolong",
+    "coarsen",
+    "taus",
+    "alphas",
+    "transfer",
+    "diffusivity",
+    "operator",
+    "diagonal",
+    "solve",
+    "matvec",
+    "smooth",
+    "vcycle",
+    "coarse_solve",
+    "forward_pair",
+    "inverse",
     "torch",
     "nn",
     "F",

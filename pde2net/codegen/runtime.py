@@ -73,7 +73,7 @@ class NormBound(nn.Module):
             return weight * scale
         seen = (weight.data_ptr(), weight._version)
         if not exporting and seen != self._seen:  # converge once per weight update
-            self._power_iteration(weight, 500, tol=1e-9)
+            self._power_iteration(weight, 200, tol=1e-7)
             with torch.no_grad():
                 self.scale.copy_(torch.clamp(self.bound / self.norm(weight), max=1.0))
             self._seen = seen

@@ -47,12 +47,12 @@ def frozen_operator(block: Block) -> tuple[sympy.Expr, sympy.Expr, sympy.Expr]:
     inner = act.operand if act is not None else None
     lin = eq.rhs.subs(act, G * inner) if act is not None else eq.rhs
     lin = lin.subs(state, V)
-    conv = next(iter(eq.rhs.atoms(Conv, Stencil)))
+    conv = next(a for a in eq.rhs.atoms(Conv, Stencil) if type(a) in (Conv, Stencil))
     if isinstance(conv, Stencil):
         diag = StencilT(sympy.Symbol(conv.op + "__sq"), G, conv.groups)
     else:
         diag = ConvT(sympy.Symbol(conv.op + "__sq"), G)
-    return lin, (inner if inner is not None else state), form.coefficient * diag
+    return lin, (inner if inner is not None else conv), form.coefficient * diag
 
 
 @register
