@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -218,7 +219,7 @@ def test_multigrid_reduces_the_residual_like_classical_multigrid(tmp_path, dims)
         for _ in range(6):
             v = block.vcycle(v, b, g)
             residuals.append(float((b - block.matvec(v, g, 0)).norm()))
-    factors = [r1 / r0 for r0, r1 in zip(residuals, residuals[1:])]
+    factors = [r1 / r0 for r0, r1 in itertools.pairwise(residuals)]
     print(f"multigrid {dims}D residual reduction per V-cycle:", [round(f, 3) for f in factors])
     assert max(factors) < (0.25 if dims == 1 else 0.35)
     assert residuals[-1] < 1e-4 * residuals[0]
