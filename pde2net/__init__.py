@@ -21,11 +21,18 @@ def check_file(path: str, set: dict[str, Any] | None = None) -> dict[str, Any]:
     return check(path, set=set)
 
 
-def compile_file(path: str, set: dict[str, Any] | None = None) -> Compiled:
-    """Compile the spec at `path`: `.module` (torch), `.report` (dict), `.source` (code)."""
+def compile_file(
+    path: str,
+    set: dict[str, Any] | None = None,
+    reversible: bool = False,
+) -> Compiled:
+    """Compile the spec at `path`: `.module` (torch), `.report` (dict), `.source` (code).
+
+    `reversible=True`: leapfrog and Verlet blocks train without storing their states.
+    """
     from pde2net.api import compile_file as compile_
 
-    return compile_(path, set=set)
+    return compile_(path, set=set, reversible=reversible)
 
 
 __all__ = ["__version__", "check_file", "compile_file"]

@@ -116,14 +116,22 @@ def build_module(source: str, class_name: str, seed: int = 0) -> torch.nn.Module
         return getattr(module, class_name)()
 
 
-def compile_checked(checked: Checked) -> Compiled:
+def compile_checked(checked: Checked, reversible: bool = False) -> Compiled:
     from pde2net.codegen.generate import generate
 
-    generated = generate(checked.network)
+    generated = generate(checked.network, reversible=reversible)
     module = build_module(generated.source, generated.class_name)
     return Compiled(checked, generated.source, generated.class_name, module, generated.weights)
 
 
-def compile_file(path: str | Path, set: Mapping[str, object] | None = None) -> Compiled:
-    """Check, generate and build: `.module`, `.report`, `.source`."""
-    return compile_checked(check_spec(path, set))
+def compile_file(
+    path: str | Path,
+    set: Mapping[str, object] | None = None,
+    reversible: bool = False,
+) -> Compiled:
+    """Check, generate and build: `.module`, `.report`, `.source`.
+
+    `reversible=True` makes leapfrog and Verlet blocks backpropagate by reconstructing
+    their states (memory independent of depth) instead of storing them.
+    """
+    return compile_checked(check_spec(path, set), reversible=reversible)

@@ -6,6 +6,7 @@ the spec or the command line, 3 the ONNX export failed verification (a pde2net b
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -22,6 +23,9 @@ from pde2net.lang.errors import SpecError
 from pde2net.lang.lower import COMMAND_LINE
 
 EXIT_UNSTABLE, EXIT_SPEC, EXIT_EXPORT, EXIT_INTERNAL = 1, 2, 3, 70
+# All SymPy work of one analysis together (each computation gets at most 1 s of it:
+# pde2net.analysis.functions.BUDGET_S); past it, answers fall back to sampling.
+ANALYSIS_BUDGET_S = 5.0
 
 
 def _overrides(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -58,10 +62,12 @@ def _fail_spec(
 
 def _run(action, path: str, pairs: dict[str, str]) -> Any:
     """Run a pipeline step, turning user mistakes into located errors (exit 2)."""
+    from pde2net.analysis.functions import analysis_budget
     from pde2net.api import read_spec
 
     try:
-        return action()
+        with analysis_budget(ANALYSIS_BUDGET_S):
+            return action()
     except SpecError as err:
         source = None
         if err.loc is not None and err.loc.file == path:
@@ -93,6 +99,70 @@ def main() -> None:
     """Compile PDE specifications into stable PyTorch networks and verified ONNX models."""
 
 
+_BUDGETS = (
+    ("--max-parameters", "max_parameters", "trainable parameters (default 1e8)"),
+    (
+        "--max-activation-bytes",
+        "max_activation_bytes",
+        "activation memory of one sample, e.g. 4GiB (default)",
+    ),
+    ("--max-steps", "max_steps", "right-hand-side evaluations per block (default 100000)"),
+)
+
+
+def _budget_options(command):
+    """--max-parameters, --max-activation-bytes, --max-steps: the resource budgets
+    (pde2net.lang.limits) in force while the command runs; and an -o that cannot be a
+    directory is a command-line mistake, found before any work."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        from pde2net.lang import limits
+
+        given = {}
+        for flag, field, _ in _BUDGETS:
+            raw = kwargs.pop(field)
+            if raw is None:
+                continue
+            value = limits.parse_size(raw)
+            if value is None:
+                text = f"{flag} {raw}"
+                where = Loc(COMMAND_LINE, 1, len(flag) + 2, len(text) + 1)
+                message = f"{flag} {raw}: write a positive whole number, e.g. 100000000 or 4GiB"
+                _fail_spec(SpecError(message, where), text)
+            given[field] = value
+        if kwargs.get("out_dir") is not None:
+            _check_output_dir(kwargs["out_dir"])
+        try:
+            limits.current()  # reads the PDE2NET_MAX_* variables
+        except SpecError as err:
+            _fail_spec(err)
+        with limits.use(**given):
+            return command(*args, **kwargs)
+
+    for flag, field, what in reversed(_BUDGETS):
+        run = click.option(flag, field, metavar="N", default=None, help=f"Budget: {what}.")(run)
+    return run
+
+
+def _check_output_dir(out_dir: str) -> None:
+    """-o DIR must be (or become) a writable directory."""
+    path = Path(out_dir)
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    problem = None
+    if existing is not None and not existing.is_dir():
+        problem = f"{existing} exists and is not a directory"
+    elif existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        problem = f"{existing} is not writable"
+    if problem is not None:
+        text = f"-o {out_dir}"
+        error = SpecError(
+            f"-o {out_dir}: {problem}; nothing was written",
+            Loc(COMMAND_LINE, 1, 4, len(text) + 1),
+        )
+        _fail_spec(error, text)
+
+
 _set_option = click.option(
     "--set", "pairs", multiple=True, metavar="NAME=VALUE", help="Override a top-level constant."
 )
@@ -109,6 +179,7 @@ _json_option = click.option("--json", "as_json", is_flag=True, help="Print the r
     type=click.Path(dir_okay=False),
     help="Draw |g(θ)| of the stencil blocks (von Neumann) into a PNG file.",
 )
+@_budget_options
 def check(spec: str, pairs: tuple[str, ...], as_json: bool, plot_path: str | None) -> None:
     """Parse, validate and analyse SPEC; print the stability report.
 
@@ -147,14 +218,38 @@ def check(spec: str, pairs: tuple[str, ...], as_json: bool, plot_path: str | Non
 @click.option(
     "--allow-unstable", is_flag=True, help="Write the outputs even if a condition is violated."
 )
+@click.option(
+    "--quantize",
+    type=click.Choice(["int8"]),
+    default=None,
+    help="Also write DIR/NAME.int8.onnx: static int8 quantization calibrated on data.",
+)
+@click.option(
+    "--calibration",
+    "calibration_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Calibration inputs for --quantize, a .npy array (N, C, ...); "
+    "default: 64 standard-normal inputs.",
+)
+@_budget_options
 def compile_command(
-    spec: str, out_dir: str, pairs: tuple[str, ...], as_json: bool, allow_unstable: bool
+    spec: str,
+    out_dir: str,
+    pairs: tuple[str, ...],
+    as_json: bool,
+    allow_unstable: bool,
+    quantize: str | None = None,
+    calibration_path: str | None = None,
 ) -> None:
     """Check SPEC, then write DIR/NAME.py, DIR/NAME.onnx and DIR/NAME.report.json.
 
     Nothing is written when the spec has an error (exit 2) or is unstable (exit 1).
     """
     overrides = _overrides(pairs)
+    if calibration_path is not None and quantize is None:
+        click.echo("error: --calibration needs --quantize int8", err=True)
+        sys.exit(EXIT_SPEC)
     try:
         from pde2net.api import check_spec
 
@@ -176,12 +271,22 @@ def compile_command(
             sys.exit(EXIT_UNSTABLE)
         from pde2net.pipeline import build_outputs
 
-        outputs, report = build_outputs(checked)
+        calibration = _calibration(calibration_path, checked.network)
+        outputs, report = build_outputs(checked, quantize, calibration)
         from pde2net.export.files import write_atomically
 
         target = Path(out_dir)
         name = checked.network.name
-        write_atomically({target / f"{name}{suffix}": data for suffix, data in outputs.items()})
+        if target.exists() and not target.is_dir():
+            click.echo(f"error: -o {out_dir}: not a directory; nothing was written", err=True)
+            sys.exit(EXIT_SPEC)
+        try:
+            write_atomically({target / f"{name}{suffix}": data for suffix, data in outputs.items()})
+        except OSError as err:
+            click.echo(
+                f"error: cannot write to {out_dir}: {err.strerror}; nothing was written", err=True
+            )
+            sys.exit(EXIT_SPEC)
     except SystemExit:
         raise
     except Exception as err:
@@ -210,6 +315,41 @@ def compile_command(
         f"at {len(verification['runs'])} input shapes, max relative deviation "
         f"{verification['max_rel_error']:.2e}; {elapsed:.2f} s"
     )
+    if "int8" in report:
+        against = report["int8"]["against_float"]
+        agreement = against.get("top1_agreement")
+        click.echo(
+            f"{name}: int8 model deviates from the float one by {against['max_rel_error']:.2e} "
+            "(max relative)"
+            + (f", same top-1 class on {agreement:.1%} of inputs" if agreement is not None else "")
+        )
+
+
+def _calibration(path: str | None, network: Any) -> Any:
+    """The --calibration array, checked against the network's input (exit 2 if wrong)."""
+    if path is None:
+        return None
+    import numpy as np
+
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        click.echo(f"{path}: error: cannot read a .npy array: {err}", err=True)
+        sys.exit(EXIT_SPEC)
+    shape = tuple(network.input.shape)
+    fixed = shape if not network.spatial_dynamic else shape[:1]
+    if (
+        data.ndim != 1 + len(shape)
+        or tuple(data.shape[1 : 1 + len(fixed)]) != fixed
+        or not len(data)
+    ):
+        click.echo(
+            f"{path}: error: calibration inputs must have shape (N, {', '.join(map(str, shape))}), "
+            f"got {data.shape}",
+            err=True,
+        )
+        sys.exit(EXIT_SPEC)
+    return data.astype(np.float32)
 
 
 @main.command(name="certify")
@@ -255,3 +395,99 @@ def certify_command(model: str, input_shape: str | None, as_json: bool) -> None:
         overall = "certified stable" if result["certified"] else "NOT certified"
         click.echo(f"{model}: {overall} at input {tuple(result['input_shape'])}")
     sys.exit(0 if result["certified"] else EXIT_UNSTABLE)
+
+
+@main.command(name="train")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option(
+    "--data", "data_name", required=True, type=click.Choice(["digits", "signals1d", "images2d"])
+)
+@click.option("--epochs", default=3, show_default=True, type=click.IntRange(1))
+@click.option("--out", "out_dir", default="runs", show_default=True, help="Output directory.")
+@_set_option
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1))
+@click.option("--optimizer", default="adam", show_default=True, type=click.Choice(["adam", "sgd"]))
+@click.option("--lr", default=3e-3, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--momentum", default=0.9, show_default=True, type=float)
+@click.option("--weight-decay", default=0.0, show_default=True, type=click.FloatRange(min=0))
+@click.option(
+    "--schedule", default="none", show_default=True, type=click.Choice(["none", "step", "cosine"])
+)
+@click.option(
+    "--smoothness",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Penalty on changes of per-step weights over time.",
+)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--reversible",
+    is_flag=True,
+    help="Leapfrog/Verlet blocks: reconstruct states in the backward pass.",
+)
+@click.option(
+    "--nproc",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Processes (torch.distributed).",
+)
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def train_command(
+    spec: str,
+    data_name: str,
+    epochs: int,
+    out_dir: str,
+    pairs: tuple[str, ...],
+    batch_size: int,
+    optimizer: str,
+    lr: float,
+    momentum: float,
+    weight_decay: float,
+    schedule: str,
+    smoothness: float,
+    seed: int,
+    reversible: bool,
+    nproc: int,
+    no_progress: bool,
+) -> None:
+    """Train the network of SPEC on an offline dataset; write checkpoints, metrics.json,
+    curves.png, the verified ONNX model and the stability certificate into --out."""
+    overrides = _overrides(pairs)
+    from pde2net.api import check_spec
+
+    checked = _run(lambda: check_spec(spec, overrides), spec, overrides)
+    if not checked.report["stable"]:
+        click.echo(f"{spec}: error: the network is unstable; refusing to train it", err=True)
+        sys.exit(EXIT_UNSTABLE)
+    from pde2net.train.distributed import run_training
+    from pde2net.train.loop import TrainConfig
+
+    config = TrainConfig(
+        epochs=epochs,
+        batch_size=batch_size,
+        optimizer=optimizer,
+        lr=lr,
+        momentum=momentum,
+        weight_decay=weight_decay,
+        schedule=schedule,
+        smoothness=smoothness,
+        seed=seed,
+        progress=not no_progress,
+    )
+    try:
+        run_training(
+            spec, overrides, data_name, config, out_dir, nproc=nproc, reversible=reversible
+        )
+    except ValueError as err:
+        click.echo(f"{spec}: error: {err}", err=True)
+        sys.exit(EXIT_SPEC)
+    metrics = json.loads((Path(out_dir) / "metrics.json").read_text())
+    key = "test_accuracy" if "test_accuracy" in metrics else "test_psnr"
+    unit = "%" if key == "test_accuracy" else " dB"
+    click.echo(
+        f"{metrics['network']}: {key} {metrics[key]:.2f}{unit} after {metrics['epochs']} epochs "
+        f"({metrics['seconds']:.1f} s, {metrics['parameters']:,} parameters, "
+        f"{'certified stable' if metrics['certified'] else 'NOT certified'}); wrote {out_dir}/"
+    )

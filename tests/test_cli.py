@@ -238,11 +238,6 @@ def test_allow_unstable_writes(tmp_path):
     assert report["stable"] is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: an -o path that is an existing file is reported as an internal error "
-    "(exit 70, 'a bug in pde2net') instead of a command-line mistake (exit 2)",
-)
 def test_output_path_that_is_a_file_is_a_command_line_error(tmp_path):
     spec = write(tmp_path, TINY)
     target = tmp_path / "taken"

@@ -7,9 +7,16 @@ answer says so instead of guessing.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import sympy
 from sympy.calculus.util import function_range
@@ -17,6 +24,130 @@ from sympy.calculus.util import function_range
 from pde2net.ir import Function
 
 _SAMPLES = [x / 4 for x in range(-40, 41)]  # where to look for a counterexample point
+
+# ---------------------------------------------------------------------------------------
+# Time budget. SymPy can take unbounded time on a legal but hostile σ (exp(exp(exp(x))),
+# tanh(x)^63 + x); each exact computation gets BUDGET_S seconds, and all of one analysis
+# at most what `analysis_budget` allows. Past it, the answer falls back to sampling and
+# says so. The budget is a SIGALRM timer, so it applies in the main thread (the CLI's);
+# elsewhere SymPy runs unbounded.
+
+BUDGET_S = float(os.environ.get("PDE2NET_SYMPY_BUDGET", "1.0"))
+TIMED_OUT = "SymPy could not decide within the time budget"
+T = TypeVar("T")
+
+
+class OutOfTime(BaseException):  # not an Exception: SymPy must not swallow it
+    """Raised inside a budgeted SymPy computation when its time is up."""
+
+
+_TOTAL = threading.local()
+
+
+@contextlib.contextmanager
+def analysis_budget(seconds: float) -> Iterator[None]:
+    """Give all SymPy computations in the block together at most `seconds`."""
+    previous = getattr(_TOTAL, "deadline", None)
+    deadline = time.monotonic() + seconds
+    _TOTAL.deadline = deadline if previous is None else min(previous, deadline)
+    try:
+        yield
+    finally:
+        _TOTAL.deadline = previous
+
+
+class _Alarm:
+    """One armed timer; `done` silences it once the computation has ended."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    def fire(self, signum: int, frame: object) -> None:
+        if not self.done:
+            raise OutOfTime
+
+
+_armed = threading.local()
+
+
+def _arm(seconds: float) -> tuple[_Alarm, object] | None:
+    """Start a repeating SIGALRM timer (it fires again every 50 ms, in case SymPy swallows
+    the first exception); None where none can be armed (not the main thread, no SIGALRM,
+    a timer already running: an enclosing budget's)."""
+    if getattr(_armed, "active", False) or not hasattr(signal, "setitimer"):
+        return None
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getitimer(signal.ITIMER_REAL)[0] > 0:
+        return None  # somebody else's timer
+    alarm = _Alarm()
+    previous = signal.signal(signal.SIGALRM, alarm.fire)
+    _armed.active = True
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001), 0.05)
+    return alarm, previous
+
+
+def _disarm(token: tuple[_Alarm, object] | None) -> None:
+    if token is None:
+        return
+    alarm, previous = token
+    alarm.done = True
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, previous)  # type: ignore[arg-type]
+    _armed.active = False
+
+
+def remaining() -> float:
+    """Seconds the next budgeted computation may take."""
+    deadline = getattr(_TOTAL, "deadline", None)
+    left = BUDGET_S if deadline is None else min(BUDGET_S, deadline - time.monotonic())
+    return max(left, 0.0)
+
+
+def within_budget(compute: Callable[[], T], fallback: Callable[[], T]) -> T:
+    """compute() if it ends within the time budget (and does not recurse too deeply),
+    else fallback(). Inside an enclosing budgeted computation, that one's budget rules."""
+    if getattr(_armed, "active", False):
+        try:
+            return compute()
+        except RecursionError:
+            return fallback()
+    if remaining() <= 0:
+        return fallback()
+    token = _arm(remaining())
+    try:
+        result = compute()
+        if token is not None:
+            token[0].done = True
+        finished = True
+    except OutOfTime:
+        if token is None:
+            raise
+        token[0].done = True
+        finished = False
+    except RecursionError:
+        finished = False
+    finally:
+        _disarm(token)
+    return result if finished else fallback()
+
+
+def sampled(expr: sympy.Expr, x: sympy.Symbol, points: list[float]) -> list[tuple[float, float]]:
+    """(point, value) where expr is finite and real, evaluated in floating point (fast,
+    and bounded: a point that overflows or fails is skipped)."""
+    try:
+        f = sympy.lambdify(x, expr, modules="math", dummify=True)
+    except Exception:
+        return [(p, v) for p in points if (v := _at(expr, x, p)) is not None]
+    found = []
+    for point in points:
+        try:
+            value = complex(f(point))
+        except Exception:  # OverflowError, ValueError (math domain), ZeroDivisionError...
+            continue
+        if abs(value.imag) <= 1e-12 and math.isfinite(value.real):
+            found.append((point, value.real))
+    return found
 
 
 @dataclass(frozen=True)
@@ -27,6 +158,7 @@ class Slopes:
     high: sympy.Expr
     worst_at: float | None  # a point where σ' is smallest (a counterexample when < 0)
     exact: bool  # False when SymPy could not bound a piece and sampling stood in
+    note: str = ""  # why it is not exact, when SymPy ran out of time (TIMED_OUT)
 
     @property
     def monotone(self) -> bool:
@@ -61,6 +193,24 @@ def slopes(fn: Function) -> Slopes:
 
 @functools.lru_cache(maxsize=256)
 def _slopes(expr: sympy.Expr, x: sympy.Symbol) -> Slopes:
+    return within_budget(lambda: _exact_slopes(expr, x), lambda: _sampled_slopes(expr, x))
+
+
+def _sampled_slopes(expr: sympy.Expr, x: sympy.Symbol) -> Slopes:
+    """σ' sampled on [-10, 10]: the fallback when SymPy ran out of time."""
+
+    def compute() -> Slopes:
+        values = sampled(sympy.diff(expr, x), x, _SAMPLES)
+        if not values:
+            return Slopes(-sympy.oo, sympy.oo, None, False, TIMED_OUT)
+        point, low = min(values, key=lambda pv: pv[1])
+        high = max(v for _, v in values)
+        return Slopes(sympy.Float(low), sympy.Float(high), point, False, TIMED_OUT)
+
+    return within_budget(compute, lambda: Slopes(-sympy.oo, sympy.oo, None, False, TIMED_OUT))
+
+
+def _exact_slopes(expr: sympy.Expr, x: sympy.Symbol) -> Slopes:
     lows, highs, exact = [], [], True
     worst: tuple[float, float] | None = None
     for piece, where in pieces(expr, x):
@@ -85,10 +235,24 @@ def _slopes(expr: sympy.Expr, x: sympy.Symbol) -> Slopes:
 
 def slope_at(fn: Function, point: float) -> float | None:
     """σ'(point), from the piece that holds there."""
-    for piece, where in pieces(fn.expr, fn.var):
-        if where.contains(sympy.Float(point)) is sympy.true:
-            return _at(sympy.diff(piece, fn.var), fn.var, point)
-    return None
+    return _slope_at(fn.expr, fn.var, point)
+
+
+@functools.lru_cache(maxsize=256)
+def _slope_at(expr: sympy.Expr, x: sympy.Symbol, point: float) -> float | None:
+    # Every budgeted computation is cached: asked again (the generator re-derives the
+    # checks), it gives the same answer even where the first one ran out of time.
+    def exact() -> float | None:
+        for piece, where in pieces(expr, x):
+            if where.contains(sympy.Float(point)) is sympy.true:
+                return _at(sympy.diff(piece, x), x, point)
+        return None
+
+    def fallback() -> float | None:
+        values = sampled(sympy.diff(expr, x), x, [point])
+        return values[0][1] if values else None
+
+    return within_budget(exact, fallback)
 
 
 def _candidates(d: sympy.Expr, x: sympy.Symbol, where: sympy.Set) -> list[float]:
@@ -98,7 +262,7 @@ def _candidates(d: sympy.Expr, x: sympy.Symbol, where: sympy.Set) -> list[float]
         critical = sympy.solveset(sympy.diff(d, x), x, where)
         if isinstance(critical, sympy.FiniteSet):
             found = [float(c) for c in critical if c.is_real]
-    except (NotImplementedError, ValueError, TypeError):
+    except (NotImplementedError, ValueError, TypeError, ArithmeticError):
         pass
     return found + _points(where)
 
@@ -110,7 +274,7 @@ def _points(where: sympy.Set) -> list[float]:
 def _at(d: sympy.Expr, x: sympy.Symbol, point: float) -> float | None:
     try:
         value = complex(d.subs(x, sympy.Float(point)).evalf())
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, ArithmeticError):
         return None
     if abs(value.imag) > 1e-12 or not math.isfinite(value.real):
         return None
@@ -132,6 +296,26 @@ def below_identity(fn: Function) -> Verdict:
     Proven when σ(0) = 0 and sup |σ'| ≤ 1 (then |σ(x)| = |∫₀ˣ σ'| ≤ |x|), or when SymPy
     bounds σ(x)/x within [-1, 1] on both half-lines; refuted by a point where it fails.
     """
+    return _below_identity_of(fn.expr, fn.var)
+
+
+@functools.lru_cache(maxsize=256)
+def _below_identity_of(expr: sympy.Expr, x: sympy.Symbol) -> Verdict:
+    fn = Function("σ", x, expr)
+    return within_budget(lambda: _below_identity(fn), lambda: _sampled_below_identity(fn))
+
+
+def _sampled_below_identity(fn: Function) -> Verdict:
+    def compute() -> Verdict:
+        for point, value in sampled(fn.expr, fn.var, _SAMPLES):
+            if point != 0 and abs(value) > abs(point) * (1 + 1e-12):
+                return Verdict(False, f"|σ({point:g})| = {abs(value):.6g} > {abs(point):g}", point)
+        return Verdict(None, f"{TIMED_OUT}; sampling on [-10, 10] found no violation")
+
+    return within_budget(compute, lambda: Verdict(None, TIMED_OUT))
+
+
+def _below_identity(fn: Function) -> Verdict:
     x = fn.var
     at_zero = sympy.simplify(fn.expr.subs(x, 0))
     s = slopes(fn)
@@ -172,6 +356,24 @@ def flux_ratio(fn: Function) -> RatioRange:
 
 @functools.lru_cache(maxsize=256)
 def _flux_ratio(expr: sympy.Expr, x: sympy.Symbol) -> RatioRange:
+    return within_budget(lambda: _exact_flux_ratio(expr, x), lambda: _sampled_ratio(expr, x))
+
+
+def _sampled_ratio(expr: sympy.Expr, x: sympy.Symbol) -> RatioRange:
+    """Φ(s)/s sampled on [-10, 10] without 0: the fallback when SymPy ran out of time."""
+
+    def compute() -> RatioRange:
+        values = sampled(expr / x, x, [p for p in _SAMPLES if p != 0])
+        if not values:
+            return RatioRange(-sympy.oo, sympy.oo, None, False)
+        point, low = min(values, key=lambda pv: pv[1])
+        high = max(v for _, v in values)
+        return RatioRange(sympy.Float(low), sympy.Float(high), point, False)
+
+    return within_budget(compute, lambda: RatioRange(-sympy.oo, sympy.oo, None, False))
+
+
+def _exact_flux_ratio(expr: sympy.Expr, x: sympy.Symbol) -> RatioRange:
     lows, highs, exact = [], [], True
     for piece, where in pieces(expr, x):
         ratio = sympy.simplify(piece / x)

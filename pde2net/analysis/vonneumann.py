@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import sympy
 from sympy.calculus.util import function_range
 
-from pde2net.analysis.functions import slopes
+from pde2net.analysis.functions import slopes, within_budget
 from pde2net.ir import PDE, Act, Equation, Stencil, StencilDecl, StencilT
 
 THETA = (sympy.Symbol("theta1", real=True), sympy.Symbol("theta2", real=True))
@@ -104,9 +104,19 @@ def linear_symbol(pde: PDE, eq: Equation) -> LinearSymbol | None:
     return LinearSymbol(_real_form(result[0]), pde.dims, tuple(dict.fromkeys(linearised)))
 
 
+@functools.lru_cache(maxsize=256)
 def _real_form(expr: sympy.Expr) -> sympy.Expr:
-    """e^{iθ} terms rewritten with cos and sin, simplified."""
-    return sympy.simplify(sympy.expand_complex(sympy.expand(expr)).rewrite(sympy.cos))
+    """e^{iθ} terms rewritten with cos and sin, simplified (within the time budget)."""
+    plain = sympy.expand_complex(sympy.expand(expr)).rewrite(sympy.cos)
+    return _simplified(plain)
+
+
+@functools.lru_cache(maxsize=512)
+def _simplified(expr: sympy.Expr) -> sympy.Expr:
+    """sympy.simplify within the time budget (else the expression as it is: the same value,
+    less readable). Cached, like every budgeted computation, so that asking again gives
+    the same answer."""
+    return within_budget(lambda: sympy.simplify(expr), lambda: expr)
 
 
 @dataclass(frozen=True)
@@ -122,7 +132,7 @@ def symbol_range(symbol: LinearSymbol) -> SymbolRange | None:
     """The range of a real symbol, part by part when it separates into one sum term per
     direction (as sums of 1D stencils do). None for a complex symbol."""
     expr = symbol.expr
-    if sympy.simplify(sympy.im(expr)) != 0:
+    if _is_complex(expr, symbol.thetas):
         return None
     return _range(sympy.re(expr) if expr.has(sympy.I) else expr, symbol.thetas)
 
@@ -140,29 +150,57 @@ def _range(expr: sympy.Expr, thetas: tuple[sympy.Symbol, ...]) -> SymbolRange:
             continue
         if len(key) == 1:
             (theta,) = key
-            try:
-                rng = function_range(part, theta, _PERIOD)
+            exact_range = functools.partial(_function_range, part, theta)
+            rng = within_budget(exact_range, lambda: None)
+            if rng is not None:
                 low, high = low + rng.inf, high + rng.sup
                 continue
-            except (NotImplementedError, ValueError):
-                pass
         values = _grid_values(part, tuple(key))
         low, high, exact = low + min(values), high + max(values), False
-    return SymbolRange(sympy.simplify(low), sympy.simplify(high), exact)
+    return SymbolRange(_simplified(low), _simplified(high), exact)
 
 
-def _grid_values(expr: sympy.Expr, thetas: tuple[sympy.Symbol, ...]) -> list[sympy.Expr]:
+def _function_range(part: sympy.Expr, theta: sympy.Symbol) -> sympy.Set | None:
+    try:
+        return function_range(part, theta, _PERIOD)
+    except (NotImplementedError, ValueError):
+        return None
+
+
+@functools.lru_cache(maxsize=128)
+def _is_complex(expr: sympy.Expr, thetas: tuple[sympy.Symbol, ...]) -> bool:
+    imaginary = sympy.im(expr)
+    return within_budget(
+        lambda: sympy.simplify(imaginary) != 0, lambda: _nonzero(imaginary, thetas)
+    )
+
+
+def _nonzero(expr: sympy.Expr, thetas: tuple[sympy.Symbol, ...]) -> bool:
+    """Whether expr (in θ and the grid spacing) is visibly non-zero on a grid of θ, the
+    spacing set to 1: the numeric stand-in for simplify(expr) != 0."""
+    plugged = expr.subs({s: 1 for s in expr.free_symbols if s not in thetas})
+    try:
+        values = _grid_values(plugged, thetas, exact=False)
+        return any(abs(complex(v)) > 1e-12 for v in values)
+    except (TypeError, ValueError, ArithmeticError):
+        return True  # not even numerically real: treated as complex (no bound derived)
+
+
+def _grid_values(
+    expr: sympy.Expr, thetas: tuple[sympy.Symbol, ...], exact: bool = True
+) -> list[sympy.Expr]:
     points = [2 * sympy.pi * k / 64 for k in range(64)]
-    return [
-        sympy.nsimplify(expr.subs(dict(zip(thetas, p, strict=True))).evalf(30), rational=False)
+    values = [
+        expr.subs(dict(zip(thetas, p, strict=True))).evalf(30)
         for p in itertools.product(points, repeat=len(thetas))
     ]
+    return [sympy.nsimplify(v, rational=False) for v in values] if exact else values
 
 
 def operator_norm_squared(decl: StencilDecl) -> sympy.Expr:
     """‖S‖₂² = max_θ Σ_c |ŝ_c(θ)|² (exact on the periodic grid, an upper bound otherwise)."""
     power = sum(_real_form(s * sympy.conjugate(s)) for s in stencil_symbols(decl))
-    rng = _range(sympy.simplify(power), THETA[: decl.dims])
+    rng = _range(_simplified(power), THETA[: decl.dims])
     return rng.high
 
 

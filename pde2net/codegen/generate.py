@@ -27,9 +27,13 @@ class Generated:
     weights: dict[int, dict[str, str]]
 
 
-def generate(network: ir.Network) -> Generated:
-    """The module's source, formatted by ruff; the same IR always gives the same bytes."""
-    gen = _Generator(network)
+def generate(network: ir.Network, reversible: bool = False) -> Generated:
+    """The module's source, formatted by ruff; the same IR always gives the same bytes.
+
+    With `reversible`, leapfrog and Verlet blocks train through a backward pass that
+    reconstructs their states instead of storing them.
+    """
+    gen = _Generator(network, reversible)
     source = format_source(gen.source())
     return Generated(source, gen.network_class, gen.weight_attributes)
 
@@ -60,8 +64,9 @@ def _docstring(text: str) -> str:
 
 
 class _Generator:
-    def __init__(self, network: ir.Network) -> None:
+    def __init__(self, network: ir.Network, reversible: bool = False) -> None:
         self.network = network
+        self.reversible = reversible
         self.network_class = class_name(network.name)
         self.helpers: set[str] = set()
         self.block_classes: dict[tuple[str, str], str] = {}
@@ -94,6 +99,8 @@ class _Generator:
             parts.append(runtime.STENCIL)
         if "multigrid" in self.helpers:
             parts.append(runtime.MULTIGRID)
+        if "reversible" in self.helpers:
+            parts.append(runtime.REVERSIBLE)
         parts.extend(self.functions.values())
         parts.extend(self.class_sources)
         parts.append(network_code)
@@ -426,5 +433,8 @@ class _BlockWriter:
             tuple(state.channels for state in pde.states.values()),
             {self.states[s]: m for s, m in self.rhs.items()},
             self.render_method,
+            reversible=self.gen.reversible and self.scheme.reversible,
         )
+        if frame.reversible:
+            self.gen.helpers.add("reversible")
         return self.scheme.methods(self.block, frame)

@@ -57,7 +57,7 @@ class NormBound(nn.Module):
             if abs(estimate - previous) <= tol * estimate:
                 break
             previous = estimate
-        self.v.copy_(v)
+        self.v = v  # a new tensor: the previous one may still be in the autograd graph
 
     def norm(self, weight: torch.Tensor) -> torch.Tensor:
         """The current estimate of the operator norm of conv(·, weight)."""
@@ -171,4 +171,48 @@ def restrict(x: torch.Tensor, kernel: torch.Tensor, c: int) -> torch.Tensor:
 def coarsen(g: torch.Tensor) -> torch.Tensor:
     \"\"\"The diffusivity on the next coarser grid: the mean over each 2^d block.\"\"\"
     return F.avg_pool1d(g, 2) if g.dim() == 3 else F.avg_pool2d(g, 2)
+"""
+
+REVERSIBLE = """
+class _ReversibleSteps(torch.autograd.Function):
+    \"\"\"Runs the steps of a reversible block without storing its intermediate states.
+    The backward pass reconstructs each step's input with `unstep` and recomputes that
+    one step to backpropagate through it, so memory does not grow with depth.\"\"\"
+
+    @staticmethod
+    def forward(ctx, block: nn.Module, steps: int, n: int, *inputs: torch.Tensor):
+        state = tuple(inputs[:n])
+        with torch.no_grad():
+            for j in range(steps):
+                state = block.step(state, j)
+        ctx.block, ctx.steps, ctx.n = block, steps, n
+        ctx.save_for_backward(*state)
+        return state
+
+    @staticmethod
+    def backward(ctx, *grads: torch.Tensor):
+        block, n = ctx.block, ctx.n
+        params = tuple(p for p in block.parameters() if p.requires_grad)
+        state = ctx.saved_tensors
+        grads = tuple(grads)
+        param_grads = [torch.zeros_like(p) for p in params]
+        for j in reversed(range(ctx.steps)):
+            with torch.no_grad():
+                previous = block.unstep(state, j)
+            with torch.enable_grad():
+                inputs = tuple(s.detach().requires_grad_() for s in previous)
+                outputs = block.step(inputs, j)
+                found = torch.autograd.grad(outputs, inputs + params, grads, allow_unused=True)
+            grads = tuple(torch.zeros_like(s) if g is None else g for g, s in zip(found[:n], inputs))
+            for k, g in enumerate(found[n:]):
+                if g is not None:
+                    param_grads[k] += g
+            state = previous
+        return (None, None, None, *grads, *param_grads)
+
+
+def reversible_steps(block: nn.Module, state: tuple[torch.Tensor, ...], steps: int):
+    \"\"\"`steps` steps of `block` whose backward pass stores no intermediate state.\"\"\"
+    params = tuple(p for p in block.parameters() if p.requires_grad)
+    return _ReversibleSteps.apply(block, steps, len(state), *state, *params)
 """

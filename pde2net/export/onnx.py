@@ -7,9 +7,11 @@ torch.export-based one for these feed-forward modules in a fraction of the time
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,6 +52,24 @@ class Verification:
         }
 
 
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """torch on `n` intra-op threads inside the block, the previous number restored after.
+
+    The compile pipeline traces and verifies on one thread: those are a few small forward
+    passes, as fast on one thread of an idle machine, and on a busy one they do not stall
+    at every operator waiting for a descheduled OpenMP thread (seconds instead of 0.2 s;
+    docs/benchmarks.md)."""
+    before = torch.get_num_threads()
+    if before != n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
 def export_bytes(module: torch.nn.Module, network: ir.Network) -> bytes:
     """The ONNX model: opset 18, input `input`, output `output`, dynamic batch (and
     spatial sizes where the layout allows), weights embedded."""
@@ -82,6 +102,195 @@ def export_bytes(module: torch.nn.Module, network: ir.Network) -> bytes:
     return model.SerializeToString(deterministic=True)
 
 
+# Slice inputs that reverse the last `d` axes of a kernel (d = 1, 2, 3).
+_FLIP = "pde2net.flip"
+_INT64_MIN = -(2**63)
+
+
+def optimize(
+    model: onnx.ModelProto,
+    *,
+    adjoint_as_conv: bool = True,
+    sum_square: bool = True,
+    reciprocal: bool = True,
+) -> onnx.ModelProto:
+    """Rewrite the exported graph so that onnxruntime runs it faster; same function.
+
+    - A stride-1 ConvTranspose becomes the Conv with the transposed, spatially flipped
+      kernel: conv_transpose(x, K, pads p) = conv(x, flip(K)ᵀ, pads k - 1 - p). The
+      flipped kernel is computed in the graph from K's own initializer (Transpose, Slice),
+      so the file still holds each weight once and K' still reads K; onnxruntime folds
+      those constant nodes when it loads the model and then runs the adjoint with its
+      blocked (NCHWc) convolution, which ConvTranspose does not get. A Neg that only
+      negates the adjoint's output is folded into that kernel (and bias).
+    - ReduceSum(x * x) becomes ReduceSumSquare(x): no full-size square is written.
+    - Div(1, y) becomes Reciprocal(y), so the TV norm multiplies by 1/√(…) per point
+      instead of dividing every channel.
+
+    The result is checked with the ONNX checker; `verify` then checks it against torch.
+    The keywords switch single rewrites off (benchmarks/ measures each one).
+    """
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    graph = model.graph
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    outputs = {o.name for o in graph.output}
+    constants = _constant_values(graph)
+    initializers = {t.name: t for t in graph.initializer}
+
+    def only_consumer(name: str) -> onnx.NodeProto | None:
+        users = consumers.get(name, [])
+        return users[0] if len(users) == 1 and name not in outputs else None
+
+    dropped: set[int] = set()  # ids of nodes absorbed into another one
+    squares: dict[int, str] = {}  # id of a ReduceSum of x * x -> x
+    for node in graph.node:
+        square = node.op_type == "Mul" and len(node.input) == 2 and node.input[0] == node.input[1]
+        if sum_square and square:
+            nxt = only_consumer(node.output[0])
+            if nxt is not None and nxt.op_type == "ReduceSum" and nxt.input[0] == node.output[0]:
+                squares[id(nxt)] = node.input[0]
+                dropped.add(id(node))
+    adjoints: dict[tuple[str, bool], str] = {}
+    flips: set[int] = set()
+    nodes: list[onnx.NodeProto] = []
+    for node in graph.node:
+        if id(node) in dropped:
+            continue
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        if adjoint_as_conv and node.op_type == "ConvTranspose" and node.domain in ("", "ai.onnx"):
+            kernel = list(attrs.get("kernel_shape") or _kernel_from(initializers, node.input[1]))
+            d = len(kernel)
+            pads = list(attrs.get("pads", [0] * (2 * d)))
+            plain = (
+                d > 0
+                and attrs.get("group", 1) == 1
+                and all(s == 1 for s in attrs.get("strides", [1] * d))
+                and all(s == 1 for s in attrs.get("dilations", [1] * d))
+                and not any(attrs.get("output_padding", []))
+                and "output_shape" not in attrs
+                and attrs.get("auto_pad", b"NOTSET") in (b"NOTSET", "NOTSET")
+                and all(0 <= p <= k - 1 for p, k in zip(pads, kernel * 2, strict=True))
+            )
+            if plain:
+                nxt = only_consumer(node.output[0])
+                negate = nxt is not None and nxt.op_type == "Neg"
+                out = nxt.output[0] if negate else node.output[0]
+                key = (node.input[1], negate)
+                if key not in adjoints:
+                    adjoints[key] = _adjoint_kernel(nodes, node.input[1], d, negate)
+                    flips.add(d)
+                inputs = [node.input[0], adjoints[key]]
+                if len(node.input) > 2 and node.input[2]:
+                    bias = node.input[2]
+                    if negate:
+                        nodes.append(_node("Neg", [bias], [f"{bias}/neg"], f"{bias}/neg"))
+                        bias = f"{bias}/neg"
+                    inputs.append(bias)
+                nodes.append(
+                    onnx.helper.make_node(
+                        "Conv",
+                        inputs,
+                        [out],
+                        name=f"{node.name or out}/as_conv",
+                        kernel_shape=kernel,
+                        pads=[k - 1 - p for p, k in zip(pads, kernel * 2, strict=True)],
+                        strides=[1] * d,
+                        dilations=[1] * d,
+                        group=1,
+                    )
+                )
+                if negate:
+                    dropped.add(id(nxt))
+                continue
+        if node.op_type == "ReduceSum" and id(node) in squares:
+            nodes.append(
+                onnx.helper.make_node(
+                    "ReduceSumSquare",
+                    [squares[id(node)], *node.input[1:]],
+                    list(node.output),
+                    name=f"{node.name or node.output[0]}/sum_square",
+                    **attrs,
+                )
+            )
+            continue
+        if reciprocal and node.op_type == "Div" and _is_one(constants.get(node.input[0])):
+            nodes.append(
+                _node("Reciprocal", [node.input[1]], list(node.output), f"{node.name}/reciprocal")
+            )
+            continue
+        nodes.append(node)
+    for d in sorted(flips):
+        values = {"starts": [-1] * d, "ends": [_INT64_MIN] * d, "axes": list(range(2, 2 + d))}
+        values["steps"] = [-1] * d
+        for part, value in values.items():
+            graph.initializer.append(
+                onnx.numpy_helper.from_array(np.array(value, dtype=np.int64), f"{_FLIP}{d}.{part}")
+            )
+    # drop what no longer feeds the output (the constant 1 of a Div, say)
+    live = set(outputs)
+    kept: list[onnx.NodeProto] = []
+    for node in reversed(nodes):
+        if any(name in live for name in node.output):
+            live.update(node.input)
+            kept.append(node)
+    del graph.node[:]
+    graph.node.extend(reversed(kept))
+    used = {name for node in graph.node for name in node.input}
+    keep = [c for c in graph.initializer if c.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(keep)
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def optimize_bytes(model: bytes, **rewrites: bool) -> bytes:
+    """`optimize` on serialised bytes, serialised deterministically."""
+    optimized = optimize(onnx.load_from_string(model), **rewrites)
+    return optimized.SerializeToString(deterministic=True)
+
+
+def _node(op: str, inputs: list[str], outputs: list[str], name: str) -> onnx.NodeProto:
+    return onnx.helper.make_node(op, inputs, outputs, name=name)
+
+
+def _adjoint_kernel(nodes: list[onnx.NodeProto], weight: str, d: int, negate: bool) -> str:
+    """Append the nodes computing flip(K)ᵀ (negated if asked) from K; its tensor name."""
+    transposed, flipped = f"{weight}/T", f"{weight}/adjoint"
+    perm = [1, 0, *range(2, 2 + d)]
+    nodes.append(onnx.helper.make_node("Transpose", [weight], [transposed], perm=perm))
+    nodes[-1].name = transposed
+    parts = [f"{_FLIP}{d}.{p}" for p in ("starts", "ends", "axes", "steps")]
+    nodes.append(_node("Slice", [transposed, *parts], [flipped], flipped))
+    if not negate:
+        return flipped
+    nodes.append(_node("Neg", [flipped], [f"{flipped}/neg"], f"{flipped}/neg"))
+    return f"{flipped}/neg"
+
+
+def _kernel_from(initializers: dict[str, onnx.TensorProto], weight: str) -> list[int]:
+    tensor = initializers.get(weight)
+    return list(tensor.dims[2:]) if tensor is not None else []
+
+
+def _constant_values(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
+    """Small constant tensors by name: Constant nodes' values and initializers."""
+    values = {t.name: t for t in graph.initializer if np.prod(t.dims) <= 16}
+    result = {name: onnx.numpy_helper.to_array(t) for name, t in values.items()}
+    for node in graph.node:
+        if node.op_type == "Constant" and len(node.attribute) == 1:
+            attr = node.attribute[0]
+            if attr.name == "value" and np.prod(attr.t.dims) <= 16:
+                result[node.output[0]] = onnx.numpy_helper.to_array(attr.t)
+    return result
+
+
+def _is_one(value: np.ndarray | None) -> bool:
+    return value is not None and value.size >= 1 and bool(np.all(value == 1))
+
+
 def verification_shapes(network: ir.Network) -> list[tuple[int, ...]]:
     """Spatial sizes to verify at: the declared one and, for dynamic layouts, a second."""
     declared = network.input.shape[1:]
@@ -109,6 +318,7 @@ def verify(
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    options.intra_op_num_threads = 1  # small inputs; see torch_threads
     session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
     module.eval()
     result = Verification()
@@ -142,4 +352,104 @@ def verify(
                     f"onnxruntime deviates from torch by {rel_err:.3g} (relative) for input "
                     f"{tuple(x.shape)}; the tolerance is {TOLERANCE:g}"
                 )
+    return result
+
+
+def calibration_inputs(network: ir.Network, samples: int = 64, seed: int = 2) -> np.ndarray:
+    """Standard-normal inputs at the declared shape: the calibration data when none is
+    given (the distribution `verify` draws from)."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((samples, *network.input.shape)).astype(np.float32)
+
+
+def quantize_int8(model: bytes, calibration: np.ndarray, batch: int = 8) -> bytes:
+    """Static int8 quantization with onnxruntime.quantization, calibrated on data.
+
+    The constant subgraphs (K' = flip(K)ᵀ) are folded first, so every convolution has
+    an initializer weight; then each Conv gets int8 weights (per output channel) and
+    uint8 activations whose ranges are the min/max seen on `calibration` (N, C, …),
+    in QDQ form, which onnxruntime runs as QLinearConv. Everything else stays float.
+    The int8 model is a separate file: it is not certifiable (its weights are rounded).
+    """
+    import logging
+    import tempfile
+    from pathlib import Path
+
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quant_pre_process,
+        quantize_static,
+    )
+
+    data = np.ascontiguousarray(calibration, dtype=np.float32)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.batches = iter(range(0, len(data), batch))
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            start = next(self.batches, None)
+            return None if start is None else {"input": data[start : start + batch]}
+
+    quiet = logging.getLogger().level
+    logging.getLogger().setLevel(logging.ERROR)  # the quantizer logs advice as warnings
+    try:
+        with tempfile.TemporaryDirectory(prefix="pde2net-int8-") as tmp:
+            fp32, folded, int8 = (Path(tmp) / n for n in ("fp32.onnx", "pre.onnx", "int8.onnx"))
+            fp32.write_bytes(model)
+            quant_pre_process(str(fp32), str(folded), skip_symbolic_shape=True)
+            quantize_static(
+                str(folded),
+                str(int8),
+                Reader(),
+                quant_format=QuantFormat.QDQ,
+                op_types_to_quantize=["Conv"],
+                per_channel=True,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                calibrate_method=CalibrationMethod.MinMax,
+            )
+            quantized = onnx.load(str(int8))
+    finally:
+        logging.getLogger().setLevel(quiet)
+    quantized.producer_name = "pde2net"
+    quantized.doc_string = "int8 (static, QDQ), compiled by pde2net"
+    return quantized.SerializeToString(deterministic=True)
+
+
+def compare_int8(
+    fp32: bytes, int8: bytes, inputs: np.ndarray, labels: np.ndarray | None = None
+) -> dict[str, object]:
+    """The int8 model against the float one on `inputs`: deviation, top-1 agreement for
+    classifiers, and accuracy of both when `labels` are given."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    outs = []
+    for model in (fp32, int8):
+        session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        outs.append(
+            np.concatenate(
+                [
+                    session.run(["output"], {"input": inputs[i : i + 32]})[0]
+                    for i in range(0, len(inputs), 32)
+                ]
+            )
+        )
+    ref, got = outs
+    scale = float(np.max(np.abs(ref))) or 1.0
+    result: dict[str, object] = {
+        "samples": len(inputs),
+        "max_rel_error": float(np.max(np.abs(got - ref))) / scale,
+        "mean_rel_error": float(np.mean(np.abs(got - ref))) / scale,
+    }
+    if ref.ndim == 2 and ref.shape[1] > 1:
+        result["top1_agreement"] = float(np.mean(ref.argmax(1) == got.argmax(1)))
+        if labels is not None:
+            result["accuracy_fp32"] = float(np.mean(ref.argmax(1) == labels))
+            result["accuracy_int8"] = float(np.mean(got.argmax(1) == labels))
     return result

@@ -10,7 +10,7 @@ import sympy
 from lark import Tree
 
 from pde2net.lang.errors import did_you_mean
-from pde2net.lang.expressions import Evaluator, Node
+from pde2net.lang.expressions import Evaluator, Node, real_number
 
 Kind = Literal["posint", "count", "number", "positive", "bool", "kernel", "map", "choice"]
 REQUIRED = object()
@@ -138,8 +138,8 @@ def _value(spec: ArgSpec, node: Node, ev: Evaluator, what: str) -> object:
 
 
 def _real(node: Node, ev: Evaluator, what: str, name: str) -> sympy.Expr:
-    value = ev.scalar(node)
-    if not value.is_number or not value.is_real or not value.is_finite:
+    value = real_number(ev.scalar(node))
+    if value is None:
         raise ev.error(f"{what}: '{name}' must be a finite real number", node)
     return sympy.nsimplify(value) if value.is_Float else value
 

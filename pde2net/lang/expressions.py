@@ -35,6 +35,13 @@ from pde2net.lang.stencils import builtin_stencil
 Node = Tree | Token
 
 MAX_EXPONENT = 64  # |n| in x^n; larger powers of a field make no sense and cost time
+# Numbers stay within float64's range and a sane precision, so that no exact arithmetic
+# (or its float conversion) can blow up; a function may expand to a bounded expression.
+MAX_MAGNITUDE = 10**308
+MAX_DIGITS = 1000
+MAX_TERMS = 2000
+MAX_DEPTH = 100
+MAX_EXPANSIONS = 2_000  # calls of one function while lowering a spec
 
 
 @dataclass
@@ -47,6 +54,9 @@ class FunctionTemplate:
     loc: Loc
     scope: Scope
     flux: bool = False  # declared with `flux`: the Euclidean (Alt et al.) notion applies
+    active: bool = False  # being expanded right now (a call inside means recursion)
+    expansions: int = 0  # how often it was expanded (functions calling functions twice
+    # in their bodies expand exponentially often)
 
 
 _KINDS = ("values", "params", "states", "weights", "norms", "functions", "stencils")
@@ -122,7 +132,94 @@ def number(token: Token, file: str) -> sympy.Rational:
     mantissa, _, exponent = text.lower().partition("e")
     if exponent and abs(int(exponent)) > 300:
         raise SpecError(f"number {text} is out of range", loc_of(token, file))
-    return sympy.Rational(mantissa) * sympy.Integer(10) ** int(exponent or 0)
+    if len(mantissa) > MAX_DIGITS:
+        raise SpecError(
+            f"number {text[:20]}... has more than {MAX_DIGITS} digits", loc_of(token, file)
+        )
+    value = sympy.Rational(mantissa) * sympy.Integer(10) ** int(exponent or 0)
+    problem = number_problem(value)
+    if problem is not None:
+        raise SpecError(f"number {text} {problem}", loc_of(token, file))
+    return value
+
+
+def _approx(value: sympy.Expr) -> str:
+    try:
+        return str(sympy.Float(value.evalf(3, maxn=60), 3))
+    except (TypeError, ValueError, ArithmeticError):
+        return str(value)[:40]
+
+
+def number_problem(value: sympy.Expr) -> str | None:
+    """Why a computed number cannot be used ('is out of range', ...), or None. Symbolic
+    values (expressions in a variable or a parameter) are not numbers and pass."""
+    if not isinstance(value, sympy.Expr) or not value.is_number:
+        return None
+    if value.is_Rational:
+        p, q = abs(int(value.p)), int(value.q)
+        if p > MAX_MAGNITUDE * q:
+            return f"is out of range: about {_approx(value)} (at most 1e308 in magnitude)"
+        if p and q > MAX_MAGNITUDE * p:
+            return (
+                f"is too small: about {_approx(value)} (a number other than 0 is at least "
+                "1e-308 in magnitude)"
+            )
+        if max(p.bit_length(), q.bit_length()) > MAX_DIGITS * 10 // 3:
+            return f"needs more than {MAX_DIGITS} digits"
+        return None
+    if value.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+        return "is not a finite number"
+    try:
+        approx = value.evalf(15, maxn=60)
+        parts = approx.as_real_imag()
+        if not all(isinstance(part, sympy.Number) for part in parts):
+            return "cannot be evaluated"
+        if any(part.is_finite is False or abs(part) > MAX_MAGNITUDE for part in parts):
+            return f"is out of range: about {_approx(value)} (at most 1e308 in magnitude)"
+    except (TypeError, ValueError, ArithmeticError, RecursionError):
+        return "cannot be evaluated"
+    return None
+
+
+def real_number(value: sympy.Expr) -> sympy.Expr | None:
+    """`value` as a finite real number that comparisons can decide, or None.
+
+    Rationals and symbolic numbers SymPy knows to be real and non-zero (sqrt(2), exp(1))
+    are kept exact; a value it cannot decide (sin(1)^2 + cos(1)^2 - 1) is replaced by its
+    rational approximation; a complex or non-finite one gives None."""
+    if not isinstance(value, sympy.Expr) or not value.is_number:
+        return None
+    if value.is_Rational:
+        return value
+    if number_problem(value) is not None:
+        return None
+    if value.is_extended_real and value.is_zero is False and value.is_finite:
+        return value
+    try:
+        real, imag = value.evalf(30, maxn=120).as_real_imag()
+        if not (isinstance(real, sympy.Number) and isinstance(imag, sympy.Number)):
+            return None
+        if abs(float(imag)) > 1e-12 * max(1.0, abs(float(real))):
+            return None
+        return sympy.nsimplify(float(real), rational=True)
+    except (TypeError, ValueError, ArithmeticError, RecursionError):
+        return None
+
+
+def expression_problem(expr: sympy.Expr) -> str | None:
+    """Why an expression is too big to handle (more than MAX_TERMS nodes or MAX_DEPTH
+    levels), or None; stops as soon as it knows, so it is cheap on huge shared DAGs."""
+    stack: list[tuple[sympy.Basic, int]] = [(expr, 1)]
+    count = 0
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > MAX_TERMS:
+            return f"more than {MAX_TERMS} terms"
+        if depth > MAX_DEPTH:
+            return f"more than {MAX_DEPTH} levels of nesting"
+        stack.extend((arg, depth + 1) for arg in node.args)
+    return None
 
 
 def source_text(node: Node) -> str:
@@ -163,9 +260,18 @@ def _paren(node: Node, parent: str, right: bool = False) -> str:
     text = source_text(node)
     if isinstance(node, Tree) and node.data in _PRECEDENCE:
         mine, theirs = _PRECEDENCE[node.data], _PRECEDENCE[parent]
-        if mine < theirs or (right and mine == theirs and parent in ("sub", "div")):
+        same = mine == theirs
+        if mine < theirs or (same and right and parent in ("sub", "div")):
+            return f"({text})"
+        if same and not right and parent == "pow":  # ^ is right-associative
             return f"({text})"
     return text
+
+
+def _shown(node: Node) -> str:
+    """'2^64^3', shortened for a message."""
+    text = source_text(node)
+    return f"'{text}'" if len(text) <= 40 else f"'{text[:37]}...'"
 
 
 def _args_text(arglist: Tree) -> str:
@@ -205,6 +311,13 @@ class Evaluator:
     def error(self, message: str, node: Node, notes: tuple[str, ...] = ()) -> SpecError:
         return SpecError(message, loc_of(node, self.file), notes)
 
+    def checked(self, value: sympy.Expr, node: Node) -> sympy.Expr:
+        """A computed value, refused at `node` when it is a number out of range."""
+        problem = number_problem(value)
+        if problem is not None:
+            raise self.error(f"the value of {_shown(node)} {problem}", node)
+        return value
+
     # -- scalar context -------------------------------------------------------------
     def scalar(self, node: Node) -> sympy.Expr:
         """A scalar expression: numbers, constants, parameters, math functions."""
@@ -230,6 +343,9 @@ class Evaluator:
         raise self.error("expected a number", node)
 
     def _arith(self, kind: str, a: sympy.Expr, b: sympy.Expr, node: Tree) -> sympy.Expr:
+        return self.checked(self._raw_arith(kind, a, b, node), node)
+
+    def _raw_arith(self, kind: str, a: sympy.Expr, b: sympy.Expr, node: Tree) -> sympy.Expr:
         if kind == "add":
             return a + b
         if kind == "sub":
@@ -237,12 +353,15 @@ class Evaluator:
         if kind == "mul":
             return a * b
         if kind == "div":
-            if b == 0:
+            if b == 0 or (b.is_number and real_number(b) == 0):
                 raise self.error("division by zero", node.children[1])
             return a / b
-        if b.is_number and abs(b) > MAX_EXPONENT:
+        exponent = real_number(b) if b.is_number else None
+        if b.is_number and exponent is None:
+            raise self.error(f"the exponent {b} is not a real number", node.children[1])
+        if exponent is not None and abs(exponent) > MAX_EXPONENT:
             raise self.error(f"exponent {b} is too large (at most {MAX_EXPONENT})", node)
-        if a == 0 and b.is_number and b.is_negative:
+        if a == 0 and exponent is not None and exponent < 0:
             raise self.error("0 raised to a negative power", node)
         return a**b
 
@@ -274,26 +393,51 @@ class Evaluator:
         if found is not None and found[0] == "functions":
             template: FunctionTemplate = found[1]  # type: ignore[assignment]
             self._arity(name, args, len(template.params), len(template.params), node)
-            return self._inline(template, [self.scalar(a) for a in args])
+            return self._inline(template, [self.scalar(a) for a in args], node)
         if found is None and name in ACTIVATIONS:
             extra = len(ACTIVATIONS[name][2])
             self._arity(name, args, 1, 1 + extra, node)
             values = [self.scalar(a) for a in args]
             fn = builtin_activation(name, values[1:], None)
-            return fn.expr.subs(fn.var, values[0])
+            return self.checked(fn.expr.subs(fn.var, values[0]), node)
         if found is None and name in MATH:
             arity = 2 if name in ("max", "min") else 1
             self._arity(name, args, arity, arity, node)
-            return MATH[name](*[self.scalar(a) for a in args])
+            return self.checked(MATH[name](*[self.scalar(a) for a in args]), node)
         if found is not None:
             raise self.error(f"'{name}' is not a function", head)
         raise self.unknown(name, head.children[0], "function")
 
-    def _inline(self, template: FunctionTemplate, values: list[sympy.Expr]) -> sympy.Expr:
+    def _inline(
+        self, template: FunctionTemplate, values: list[sympy.Expr], node: Node
+    ) -> sympy.Expr:
+        if template.active:
+            raise self.error(
+                f"function '{template.name}' calls itself; recursion is not allowed", node
+            )
+        template.expansions += 1
+        if template.expansions > MAX_EXPANSIONS:
+            raise self.error(
+                f"function '{template.name}' is expanded more than {MAX_EXPANSIONS} times "
+                "(functions that call functions several times multiply); simplify them",
+                node,
+            )
         inner = Scope(template.scope.file, parent=template.scope)
         for param, value in zip(template.params, values, strict=True):
             inner.values[param] = value
-        return Evaluator(inner).scalar(template.body)
+        template.active = True
+        try:
+            result = Evaluator(inner).scalar(template.body)
+        finally:
+            template.active = False
+        problem = expression_problem(result)
+        if problem is not None:
+            raise self.error(
+                f"'{template.name}' expands to an expression with {problem}; "
+                "pde2net cannot analyse it",
+                node,
+            )
+        return self.checked(result, node)
 
     def _arity(self, name: str, args: list[Node], low: int, high: int, node: Node) -> None:
         if not low <= len(args) <= high:
@@ -392,7 +536,7 @@ class Evaluator:
             fn = self._function(name, args, node)
             operand, channels = self.field(args[0])
             if channels is None:
-                return fn.expr.subs(fn.var, operand), None
+                return self.checked(fn.expr.subs(fn.var, operand), node), None
             return Act(sympy.Symbol(fn.name), operand), channels
         if kind is None and name in MATH:
             raise self.error(
@@ -491,7 +635,7 @@ class Evaluator:
                 raise self.error(f"activation '{name}' takes no extra parameters", params[0])
             var = sympy.Symbol(template.params[0], real=True)
             fn = Function(
-                name, var, self._inline(template, [var]), loc=template.loc, flux=template.flux
+                name, var, self._inline(template, [var], node), loc=template.loc, flux=template.flux
             )
         else:
             extra = ACTIVATIONS[name][2]

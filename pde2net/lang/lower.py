@@ -21,8 +21,10 @@ from pde2net.lang.expressions import (
     call_args,
     loc_of,
     number,
+    real_number,
     source_text,
 )
+from pde2net.lang.limits import Budget, Limits, current
 from pde2net.schemes import REGISTRY
 
 RESERVED = {"true", "false"}
@@ -98,8 +100,9 @@ def parse_overrides(pairs: Mapping[str, object] | None) -> dict[str, sympy.Expr]
 class Lowering:
     """One spec file's lowering: the global scope and what was declared at top level."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, limits: Limits | None = None) -> None:
         self.file = file
+        self.budget = Budget(limits if limits is not None else current(), file)
         self.scope = Scope(file)
         self.pdes: dict[str, Tree] = {}
         self.defined_at: dict[str, ir.Loc] = {}
@@ -125,7 +128,13 @@ class Lowering:
                     value = evaluator.scalar(item.children[1])
                     if not value.is_number:
                         raise self.error(f"constant '{name}' must be a number", item.children[1])
-                    self.scope.values[name] = value
+                    real = real_number(value)
+                    if real is None:
+                        raise self.error(
+                            f"constant '{name}' must be a finite real number, but it is {value}",
+                            item.children[1],
+                        )
+                    self.scope.values[name] = real
             elif item.data == "fn_def":
                 self._function(item, self.scope)
             elif item.data == "pde_def":
@@ -277,9 +286,9 @@ class Lowering:
             refuse(size, "size")
             if init is None:
                 raise self.error(f"param '{name}' needs a value, e.g. {name} = 0.5", stmt)
-            value = ev.scalar(init.children[0])
-            if not value.is_number or not value.is_finite:
-                raise self.error(f"param '{name}' must be a finite number", init)
+            value = real_number(ev.scalar(init.children[0]))
+            if value is None:
+                raise self.error(f"param '{name}' must be a finite real number", init)
             flags = self._flags(attr_list, ("learn", "positive"))
             if "positive" in flags and not value > 0:
                 raise self.error(f"param '{name}' is declared positive but is {value}", init)
@@ -302,7 +311,8 @@ class Lowering:
                 value = found[1]
             else:
                 value = ev.scalar(init.children[0])
-            if not value.is_number or not value > 0:
+            value = real_number(value)
+            if value is None or not value > 0:
                 raise self.error(f"grid spacing '{name}' must be a positive number", init or stmt)
             if scope.grid is not None:
                 raise self.error("a pde has one grid", stmt)
@@ -463,6 +473,7 @@ class Lowering:
                 stmts[0] if stmts else name_token,
             )
         spec = self._input(stmts[0], ev)
+        self.budget.input(spec)
         shape = spec.shape
         layers: list[ir.Layer] = []
         for index, stmt in enumerate(stmts[1:], start=1):
@@ -470,7 +481,10 @@ class Lowering:
                 raise self.error("a network has one input line, at the top", stmt)
             chain = stmt.children[0] if stmt.data == "output_stmt" else stmt
             for layer in chain.children:
+                before, count = shape, len(layers)
                 shape = self._layer(layer, shape, spec.dims, layers, ev)
+                for added in layers[count:]:
+                    self.budget.layer(added, before, shape)
             if stmt.data == "output_stmt" and index != len(stmts) - 1:
                 raise self.error(
                     "the output line must be the last line of the network", stmts[index + 1]
@@ -670,6 +684,7 @@ class Lowering:
             shape,
             loc_of(call, self.file),
         )
+        self.budget.steps(block, f"block {pde.signature} by {block.scheme.text}")
         scheme().validate(block)
         out.append(block)
         return shape
@@ -686,6 +701,14 @@ def _shape(shape: tuple[int, ...]) -> str:
     return "x".join(str(s) for s in shape)
 
 
-def lower(tree: Tree, file: str, overrides: Mapping[str, object] | None = None) -> ir.Network:
-    """Lower a parsed spec into the IR of its network, applying `--set` overrides."""
-    return Lowering(file).program(tree, parse_overrides(overrides))
+def lower(
+    tree: Tree,
+    file: str,
+    overrides: Mapping[str, object] | None = None,
+    limits: Limits | None = None,
+) -> ir.Network:
+    """Lower a parsed spec into the IR of its network, applying `--set` overrides.
+
+    A layer that takes the network over a resource budget (`limits`, default: those in
+    force, see pde2net.lang.limits) is refused before anything is allocated."""
+    return Lowering(file, limits).program(tree, parse_overrides(overrides))

@@ -13,6 +13,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from pde2net.ir import Loc
 from pde2net.lang.errors import SpecError
+from pde2net.lang.expressions import loc_of
 from pde2net.lang.postlex import NewlinePostLex
 
 # What the parser's terminal names mean to a person.
@@ -66,12 +67,37 @@ def _parser() -> lark.Lark:
     )
 
 
+MAX_NESTING = 100  # levels of the syntax tree; the later stages recurse on it
+
+
 def parse(text: str, file: str = "<spec>") -> lark.Tree:
     """Parse spec text; a syntax error raises SpecError at the offending token."""
     try:
-        return _parser().parse(text)
+        tree = _parser().parse(text)
     except UnexpectedInput as err:
         raise _syntax_error(err, text, file) from None
+    except RecursionError:  # never seen: Lark's LALR parser is iterative
+        raise SpecError("the spec nests too deeply", Loc(file, 1, 1)) from None
+    _check_nesting(tree, file)
+    return tree
+
+
+def _check_nesting(tree: lark.Tree, file: str) -> None:
+    """Refuse a tree deeper than MAX_NESTING at its first too-deep node (iteratively)."""
+    stack: list[tuple[lark.Tree | Token, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, lark.Tree):
+            continue
+        if depth > MAX_NESTING:
+            where = loc_of(node, file)
+            raise SpecError(
+                f"this expression is too long or nests too deeply (more than {MAX_NESTING} "
+                "levels of operators, calls or brackets); split it with constants or "
+                "functions",
+                Loc(file, where.line, where.column),
+            )
+        stack.extend((kid, depth + 1) for kid in node.children if kid is not None)
 
 
 def _syntax_error(err: UnexpectedInput, text: str, file: str) -> SpecError:

@@ -25,6 +25,7 @@ class Frame:
     rhs: dict[str, str]  # state -> name of the method computing its right-hand side
     # render(name, params, docstring, expression, extra symbol names) -> method lines
     render: Callable[..., list[str]] = field(default=lambda *a: [], compare=False)
+    reversible: bool = False  # backpropagate by reconstructing states (reversible schemes)
 
     @property
     def param(self) -> str:
@@ -44,6 +45,15 @@ class Frame:
         if len(self.states) == 1:
             return self.states[0]
         return f"torch.cat([{self.args}], dim=1)"
+
+    def reversible_branch(self, state: str, steps: int) -> list[str]:
+        """Lines that hand the steps to the memory-free backward pass when training."""
+        if not self.reversible:
+            return []
+        return [
+            "    if torch.is_grad_enabled():  # reconstruct states backwards, store none",
+            f"        return reversible_steps(self, {state}, {steps})",
+        ]
 
     def call(self, state: str, index: str, args: str | None = None) -> str:
         """A call of `state`'s right-hand side at weights `index` (on `args`, default

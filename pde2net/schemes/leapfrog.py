@@ -122,29 +122,42 @@ class Leapfrog(Scheme):
         h2 = "" if h == 1 else f"{num(h**2)} * "
         index = step_index(block)
         steps = block.steps
+        pair = "tuple[torch.Tensor, torch.Tensor]"
         return [
+            [
+                f"def step(self, state: {pair}, j: int) -> {pair}:",
+                f'    """One leapfrog step: ({u}_k, {u}_k-1) -> ({u}_k+1, {u}_k)."""',
+                f"    {u}, {prev} = state",
+                f"    return 2 * {u} - {prev} + {h2}{frame.call(u, index)}, {u}",
+            ],
+            [
+                f"def unstep(self, state: {pair}, j: int) -> {pair}:",
+                f'    """The step backwards: ({u}_k+1, {u}_k) -> ({u}_k, {u}_k-1)."""',
+                f"    {u}, {prev} = state",
+                f"    return {prev}, 2 * {prev} - {u} + {h2}{frame.call(u, index, args=prev)}",
+            ],
             [
                 f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
                 f'    """Leapfrog from rest: the step before the first is {u} itself."""',
                 f"    return self.forward_pair({u}, {u})[0]",
             ],
             [
-                f"def forward_pair(self, {u}: torch.Tensor, {prev}: torch.Tensor)"
-                " -> tuple[torch.Tensor, torch.Tensor]:",
+                f"def forward_pair(self, {u}: torch.Tensor, {prev}: torch.Tensor) -> {pair}:",
                 f'    """{steps} leapfrog steps (h = {num(h)}) from ({u}_0, {u}_-1);'
                 f' returns ({u}_N, {u}_N-1)."""',
+                f"    state = ({u}, {prev})",
+                *frame.reversible_branch("state", steps),
                 f"    for j in range({steps}):",
-                f"        {u}, {prev} = 2 * {u} - {prev} + {h2}{frame.call(u, index)}, {u}",
-                f"    return {u}, {prev}",
+                "        state = self.step(state, j)",
+                "    return state",
             ],
             [
-                f"def inverse(self, {u}: torch.Tensor, {prev}: torch.Tensor)"
-                " -> tuple[torch.Tensor, torch.Tensor]:",
+                f"def inverse(self, {u}: torch.Tensor, {prev}: torch.Tensor) -> {pair}:",
                 f'    """Runs the steps backwards: ({u}_N, {u}_N-1) -> ({u}_0, {u}_-1)."""',
+                f"    state = ({u}, {prev})",
                 f"    for j in reversed(range({steps})):",
-                f"        {u}, {prev} = {prev}, 2 * {prev} - {u} + {h2}"
-                f"{frame.call(u, index, args=prev)}",
-                f"    return {u}, {prev}",
+                "        state = self.unstep(state, j)",
+                "    return state",
             ],
         ]
 

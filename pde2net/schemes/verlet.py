@@ -152,22 +152,46 @@ class Verlet(Scheme):
         step = "" if h == "1" else f"{h} * "
         index = step_index(block)
         steps = block.steps
+        pair = "tuple[torch.Tensor, torch.Tensor]"
+        split = f"tuple(torch.split(x, {list(frame.channels)!r}, dim=1))"
         return [
             [
-                f"def forward(self, {frame.param}: torch.Tensor) -> torch.Tensor:",
-                *[f"    {line}" for line in frame.unpack()],
-                f"    for j in range({steps}):  # Verlet, h = {h}",
-                f"        {y} = {y} + {step}{frame.call(y, index)}",
-                f"        {z} = {z} + {step}{frame.call(z, index)}",
-                f"    return {frame.pack()}",
+                f"def step(self, state: {pair}, j: int) -> {pair}:",
+                f'    """One Verlet step (h = {h}): {y} first, then {z} with the new {y}."""',
+                f"    {y}, {z} = state",
+                f"    {y} = {y} + {step}{frame.call(y, index)}",
+                f"    {z} = {z} + {step}{frame.call(z, index)}",
+                f"    return {y}, {z}",
             ],
             [
-                f"def inverse(self, {frame.param}: torch.Tensor) -> torch.Tensor:",
+                f"def unstep(self, state: {pair}, j: int) -> {pair}:",
+                '    """The step backwards: undo the update of {z}, then of {y}."""'.replace(
+                    "{z}", z
+                ).replace("{y}", y),
+                f"    {y}, {z} = state",
+                f"    {z} = {z} - {step}{frame.call(z, index)}",
+                f"    {y} = {y} - {step}{frame.call(y, index)}",
+                f"    return {y}, {z}",
+            ],
+            [
+                "def forward(self, x: torch.Tensor) -> torch.Tensor:",
+                f"    state = {split}",
+                *[
+                    line.replace(
+                        "return reversible_steps", "return torch.cat(reversible_steps"
+                    ).replace(f", {steps})", f", {steps}), dim=1)")
+                    for line in frame.reversible_branch("state", steps)
+                ],
+                f"    for j in range({steps}):",
+                "        state = self.step(state, j)",
+                "    return torch.cat(state, dim=1)",
+            ],
+            [
+                "def inverse(self, x: torch.Tensor) -> torch.Tensor:",
                 '    """Runs the steps backwards: reconstructs the input from the output."""',
-                *[f"    {line}" for line in frame.unpack()],
+                f"    state = {split}",
                 f"    for j in reversed(range({steps})):",
-                f"        {z} = {z} - {step}{frame.call(z, index)}",
-                f"        {y} = {y} - {step}{frame.call(y, index)}",
-                f"    return {frame.pack()}",
+                "        state = self.unstep(state, j)",
+                "    return torch.cat(state, dim=1)",
             ],
         ]

@@ -70,20 +70,36 @@ class Hamiltonian16(nn.Module):
             torch.relu(N2(F.conv2d(y, K2, padding=1))), K2, padding=1
         )
 
+    def step(
+        self, state: tuple[torch.Tensor, torch.Tensor], j: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One Verlet step (h = 1): y first, then z with the new y."""
+        y, z = state
+        y = y + self.f_y(y, z, j)
+        z = z + self.f_z(y, z, j)
+        return y, z
+
+    def unstep(
+        self, state: tuple[torch.Tensor, torch.Tensor], j: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The step backwards: undo the update of z, then of y."""
+        y, z = state
+        z = z - self.f_z(y, z, j)
+        y = y - self.f_y(y, z, j)
+        return y, z
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y, z = torch.split(x, [8, 8], dim=1)
-        for j in range(3):  # Verlet, h = 1
-            y = y + self.f_y(y, z, j)
-            z = z + self.f_z(y, z, j)
-        return torch.cat([y, z], dim=1)
+        state = tuple(torch.split(x, [8, 8], dim=1))
+        for j in range(3):
+            state = self.step(state, j)
+        return torch.cat(state, dim=1)
 
     def inverse(self, x: torch.Tensor) -> torch.Tensor:
         """Runs the steps backwards: reconstructs the input from the output."""
-        y, z = torch.split(x, [8, 8], dim=1)
+        state = tuple(torch.split(x, [8, 8], dim=1))
         for j in reversed(range(3)):
-            z = z - self.f_z(y, z, j)
-            y = y - self.f_y(y, z, j)
-        return torch.cat([y, z], dim=1)
+            state = self.unstep(state, j)
+        return torch.cat(state, dim=1)
 
 
 class Hamiltonian32(nn.Module):
@@ -116,20 +132,36 @@ class Hamiltonian32(nn.Module):
             torch.relu(N2(F.conv2d(y, K2, padding=1))), K2, padding=1
         )
 
+    def step(
+        self, state: tuple[torch.Tensor, torch.Tensor], j: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One Verlet step (h = 1): y first, then z with the new y."""
+        y, z = state
+        y = y + self.f_y(y, z, j)
+        z = z + self.f_z(y, z, j)
+        return y, z
+
+    def unstep(
+        self, state: tuple[torch.Tensor, torch.Tensor], j: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The step backwards: undo the update of z, then of y."""
+        y, z = state
+        z = z - self.f_z(y, z, j)
+        y = y - self.f_y(y, z, j)
+        return y, z
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y, z = torch.split(x, [16, 16], dim=1)
-        for j in range(3):  # Verlet, h = 1
-            y = y + self.f_y(y, z, j)
-            z = z + self.f_z(y, z, j)
-        return torch.cat([y, z], dim=1)
+        state = tuple(torch.split(x, [16, 16], dim=1))
+        for j in range(3):
+            state = self.step(state, j)
+        return torch.cat(state, dim=1)
 
     def inverse(self, x: torch.Tensor) -> torch.Tensor:
         """Runs the steps backwards: reconstructs the input from the output."""
-        y, z = torch.split(x, [16, 16], dim=1)
+        state = tuple(torch.split(x, [16, 16], dim=1))
         for j in reversed(range(3)):
-            z = z - self.f_z(y, z, j)
-            y = y - self.f_y(y, z, j)
-        return torch.cat([y, z], dim=1)
+            state = self.unstep(state, j)
+        return torch.cat(state, dim=1)
 
 
 class Hamiltonian64(nn.Module):
@@ -162,20 +194,36 @@ class Hamiltonian64(nn.Module):
             torch.relu(N2(F.conv2d(y, K2, padding=1))), K2, padding=1
         )
 
+    def step(
+        self, state: tuple[torch.Tensor, torch.Tensor], j: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One Verlet step (h = 1): y first, then z with the new y."""
+        y, z = state
+        y = y + self.f_y(y, z, j)
+        z = z + self.f_z(y, z, j)
+        return y, z
+
+    def unstep(
+        self, state: tuple[torch.Tensor, torch.Tensor], j: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The step backwards: undo the update of z, then of y."""
+        y, z = state
+        z = z - self.f_z(y, z, j)
+        y = y - self.f_y(y, z, j)
+        return y, z
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y, z = torch.split(x, [32, 32], dim=1)
-        for j in range(3):  # Verlet, h = 1
-            y = y + self.f_y(y, z, j)
-            z = z + self.f_z(y, z, j)
-        return torch.cat([y, z], dim=1)
+        state = tuple(torch.split(x, [32, 32], dim=1))
+        for j in range(3):
+            state = self.step(state, j)
+        return torch.cat(state, dim=1)
 
     def inverse(self, x: torch.Tensor) -> torch.Tensor:
         """Runs the steps backwards: reconstructs the input from the output."""
-        y, z = torch.split(x, [32, 32], dim=1)
+        state = tuple(torch.split(x, [32, 32], dim=1))
         for j in reversed(range(3)):
-            z = z - self.f_z(y, z, j)
-            y = y - self.f_y(y, z, j)
-        return torch.cat([y, z], dim=1)
+            state = self.unstep(state, j)
+        return torch.cat(state, dim=1)
 
 
 class Hamiltonian128(nn.Module):
@@ -208,20 +256,36 @@ class Hamiltonian128(nn.Module):
             torch.relu(N2(F.conv2d(y, K2, padding=1))), K2, padding=1
         )
 
+    def step(
+        self, state: tuple[torch.Tensor, torch.Tensor], j: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One Verlet step (h = 1): y first, then z with the new y."""
+        y, z = state
+        y = y + self.f_y(y, z, j)
+        z = z + self.f_z(y, z, j)
+        return y, z
+
+    def unstep(
+        self, state: tuple[torch.Tensor, torch.Tensor], j: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The step backwards: undo the update of z, then of y."""
+        y, z = state
+        z = z - self.f_z(y, z, j)
+        y = y - self.f_y(y, z, j)
+        return y, z
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y, z = torch.split(x, [64, 64], dim=1)
-        for j in range(3):  # Verlet, h = 1
-            y = y + self.f_y(y, z, j)
-            z = z + self.f_z(y, z, j)
-        return torch.cat([y, z], dim=1)
+        state = tuple(torch.split(x, [64, 64], dim=1))
+        for j in range(3):
+            state = self.step(state, j)
+        return torch.cat(state, dim=1)
 
     def inverse(self, x: torch.Tensor) -> torch.Tensor:
         """Runs the steps backwards: reconstructs the input from the output."""
-        y, z = torch.split(x, [64, 64], dim=1)
+        state = tuple(torch.split(x, [64, 64], dim=1))
         for j in reversed(range(3)):
-            z = z - self.f_z(y, z, j)
-            y = y - self.f_y(y, z, j)
-        return torch.cat([y, z], dim=1)
+            state = self.unstep(state, j)
+        return torch.cat(state, dim=1)
 
 
 class HamiltonianStl10(nn.Module):

@@ -59,6 +59,20 @@ class SecondOrder32(nn.Module):
             torch.relu(N(F.conv2d(u, K, padding=1))), K, padding=1
         )
 
+    def step(
+        self, state: tuple[torch.Tensor, torch.Tensor], j: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One leapfrog step: (u_k, u_k-1) -> (u_k+1, u_k)."""
+        u, u_prev = state
+        return 2 * u - u_prev + self.f(u, j), u
+
+    def unstep(
+        self, state: tuple[torch.Tensor, torch.Tensor], j: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The step backwards: (u_k+1, u_k) -> (u_k, u_k-1)."""
+        u, u_prev = state
+        return u_prev, 2 * u_prev - u + self.f(u_prev, j)
+
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         """Leapfrog from rest: the step before the first is u itself."""
         return self.forward_pair(u, u)[0]
@@ -67,17 +81,19 @@ class SecondOrder32(nn.Module):
         self, u: torch.Tensor, u_prev: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """3 leapfrog steps (h = 1) from (u_0, u_-1); returns (u_N, u_N-1)."""
+        state = (u, u_prev)
         for j in range(3):
-            u, u_prev = 2 * u - u_prev + self.f(u, j), u
-        return u, u_prev
+            state = self.step(state, j)
+        return state
 
     def inverse(
         self, u: torch.Tensor, u_prev: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Runs the steps backwards: (u_N, u_N-1) -> (u_0, u_-1)."""
+        state = (u, u_prev)
         for j in reversed(range(3)):
-            u, u_prev = u_prev, 2 * u_prev - u + self.f(u_prev, j)
-        return u, u_prev
+            state = self.unstep(state, j)
+        return state
 
 
 class SecondOrder64(nn.Module):
@@ -99,6 +115,20 @@ class SecondOrder64(nn.Module):
             torch.relu(N(F.conv2d(u, K, padding=1))), K, padding=1
         )
 
+    def step(
+        self, state: tuple[torch.Tensor, torch.Tensor], j: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One leapfrog step: (u_k, u_k-1) -> (u_k+1, u_k)."""
+        u, u_prev = state
+        return 2 * u - u_prev + self.f(u, j), u
+
+    def unstep(
+        self, state: tuple[torch.Tensor, torch.Tensor], j: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The step backwards: (u_k+1, u_k) -> (u_k, u_k-1)."""
+        u, u_prev = state
+        return u_prev, 2 * u_prev - u + self.f(u_prev, j)
+
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         """Leapfrog from rest: the step before the first is u itself."""
         return self.forward_pair(u, u)[0]
@@ -107,17 +137,19 @@ class SecondOrder64(nn.Module):
         self, u: torch.Tensor, u_prev: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """3 leapfrog steps (h = 1) from (u_0, u_-1); returns (u_N, u_N-1)."""
+        state = (u, u_prev)
         for j in range(3):
-            u, u_prev = 2 * u - u_prev + self.f(u, j), u
-        return u, u_prev
+            state = self.step(state, j)
+        return state
 
     def inverse(
         self, u: torch.Tensor, u_prev: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Runs the steps backwards: (u_N, u_N-1) -> (u_0, u_-1)."""
+        state = (u, u_prev)
         for j in reversed(range(3)):
-            u, u_prev = u_prev, 2 * u_prev - u + self.f(u_prev, j)
-        return u, u_prev
+            state = self.unstep(state, j)
+        return state
 
 
 class SecondOrder128(nn.Module):
@@ -139,6 +171,20 @@ class SecondOrder128(nn.Module):
             torch.relu(N(F.conv2d(u, K, padding=1))), K, padding=1
         )
 
+    def step(
+        self, state: tuple[torch.Tensor, torch.Tensor], j: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One leapfrog step: (u_k, u_k-1) -> (u_k+1, u_k)."""
+        u, u_prev = state
+        return 2 * u - u_prev + self.f(u, j), u
+
+    def unstep(
+        self, state: tuple[torch.Tensor, torch.Tensor], j: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The step backwards: (u_k+1, u_k) -> (u_k, u_k-1)."""
+        u, u_prev = state
+        return u_prev, 2 * u_prev - u + self.f(u_prev, j)
+
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         """Leapfrog from rest: the step before the first is u itself."""
         return self.forward_pair(u, u)[0]
@@ -147,17 +193,19 @@ class SecondOrder128(nn.Module):
         self, u: torch.Tensor, u_prev: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """3 leapfrog steps (h = 1) from (u_0, u_-1); returns (u_N, u_N-1)."""
+        state = (u, u_prev)
         for j in range(3):
-            u, u_prev = 2 * u - u_prev + self.f(u, j), u
-        return u, u_prev
+            state = self.step(state, j)
+        return state
 
     def inverse(
         self, u: torch.Tensor, u_prev: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Runs the steps backwards: (u_N, u_N-1) -> (u_0, u_-1)."""
+        state = (u, u_prev)
         for j in reversed(range(3)):
-            u, u_prev = u_prev, 2 * u_prev - u + self.f(u_prev, j)
-        return u, u_prev
+            state = self.unstep(state, j)
+        return state
 
 
 class SecondOrderCifar100(nn.Module):

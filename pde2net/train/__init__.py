@@ -1,0 +1,1 @@
+"""Training the generated modules: offline datasets, the loop, distributed runs."""
