@@ -39,8 +39,11 @@ class BlockReport:
 
     @property
     def condition(self) -> str:
-        """The scheme's own (last) condition, numbers plugged in; it decides the step."""
-        return self.checks[-1].condition if self.checks else "none"
+        """The first violated condition, else the scheme's own (last) one, numbers
+        plugged in."""
+        violated = [c for c in self.checks if c.status == "violated"]
+        chosen = violated[0] if violated else (self.checks[-1] if self.checks else None)
+        return chosen.condition if chosen else "none"
 
     def to_dict(self) -> dict[str, object]:
         return {

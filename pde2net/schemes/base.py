@@ -81,9 +81,10 @@ class Scheme:
         if wrong:
             have = "dtt" if wrong[0].order == 2 else "dt"
             want = "dtt" if self.order == 2 else "dt"
+            hint = "; second-order equations take 'leapfrog'" if have == "dtt" else ""
             raise SpecError(
                 f"scheme '{self.name}' steps {want}(u) = ... equations, but "
-                f"{block.pde.name} has {have}({wrong[0].state}) = ...",
+                f"{block.pde.name} has {have}({wrong[0].state}) = ...{hint}",
                 block.scheme.loc,
             )
 
