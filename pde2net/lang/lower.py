@@ -10,7 +10,7 @@ import sympy
 from lark import Token, Tree
 
 from pde2net import ir
-from pde2net.lang.args import REQUIRED, ArgSpec, Bound, bind
+from pde2net.lang.args import LARGEST, REQUIRED, SMALLEST, ArgSpec, Bound, bind
 from pde2net.lang.builtins import ACTIVATIONS
 from pde2net.lang.errors import SpecError, did_you_mean
 from pde2net.lang.expressions import (
@@ -23,6 +23,7 @@ from pde2net.lang.expressions import (
     number,
     real_number,
     source_text,
+    stencil_problem,
 )
 from pde2net.lang.limits import Budget, Limits, current
 from pde2net.schemes import REGISTRY
@@ -289,6 +290,12 @@ class Lowering:
             value = real_number(ev.scalar(init.children[0]))
             if value is None:
                 raise self.error(f"param '{name}' must be a finite real number", init)
+            if value != 0 and not SMALLEST <= abs(value) <= LARGEST:
+                raise self.error(
+                    f"param '{name}' = {float(value):g} is out of range: 0 or between 1e-30 "
+                    "and 1e30 in magnitude (the network computes in float32)",
+                    init,
+                )
             flags = self._flags(attr_list, ("learn", "positive"))
             if "positive" in flags and not value > 0:
                 raise self.error(f"param '{name}' is declared positive but is {value}", init)
@@ -314,6 +321,12 @@ class Lowering:
             value = real_number(value)
             if value is None or not value > 0:
                 raise self.error(f"grid spacing '{name}' must be a positive number", init or stmt)
+            if not SMALLEST <= value <= LARGEST:
+                raise self.error(
+                    f"grid spacing '{name}' = {float(value):g} is out of range: between 1e-30 "
+                    "and 1e30 (the network computes in float32)",
+                    init or stmt,
+                )
             if scope.grid is not None:
                 raise self.error("a pde has one grid", stmt)
             flags = self._flags(attr_list, ("neumann", "periodic", "zero"))
@@ -357,7 +370,11 @@ class Lowering:
         if free:
             raise self.error(f"stencil '{name}' weights must be numbers", node)
         origin = tuple(size // 2 for size in weights.shape)
-        return ir.StencilDecl(name, (weights,), origin, scope.grid, loc)
+        decl = ir.StencilDecl(name, (weights,), origin, scope.grid, loc)
+        problem = stencil_problem(decl)
+        if problem is not None:
+            raise self.error(f"stencil '{name}' {problem}", node)
+        return decl
 
     def _stencil_value(self, node: Node, ev: Evaluator) -> sympy.Expr | sympy.Array:
         if isinstance(node, Tree) and node.data == "list":
@@ -543,12 +560,12 @@ class Lowering:
             b = bind(word, args, LAYERS[word], ev, call)
             return self._builtin_layer(word, b, call, shape, out, loc)
         found = self.scope.lookup(word)
+        if word == "identity" and found is None and not args:
+            out.append(ir.IdentityLayer(loc))
+            return shape
         if word in ACTIVATIONS or (found is not None and found[0] == "functions"):
             fn = ev.activation(word, args, call)
             out.append(ir.ActivationLayer(fn, loc))
-            return shape
-        if word == "identity":
-            out.append(ir.IdentityLayer(loc))
             return shape
         known = set(LAYERS) | set(ACTIVATIONS) | set(self.pdes) | set(self.scope.functions)
         raise self.error(f"unknown layer '{word}'{did_you_mean(word, known)}", call.children[0])
