@@ -19,13 +19,10 @@ import click
 
 from pde2net import __version__
 from pde2net.ir import Loc
-from pde2net.lang.errors import SpecError
+from pde2net.lang.errors import SpecError, source_lines_of
 from pde2net.lang.lower import COMMAND_LINE
 
 EXIT_UNSTABLE, EXIT_SPEC, EXIT_EXPORT, EXIT_INTERNAL = 1, 2, 3, 70
-# All SymPy work of one analysis together (each computation gets at most 1 s of it:
-# pde2net.analysis.functions.BUDGET_S); past it, answers fall back to sampling.
-ANALYSIS_BUDGET_S = 5.0
 
 
 def _overrides(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -49,7 +46,7 @@ def _fail_spec(
             source = f"--set {name}={pairs[name]}"
     elif err.loc is not None and pairs and source is not None:
         # A bad value set on the command line is reported where the spec uses it.
-        lines = source.splitlines()
+        lines = source_lines_of(source)
         text = lines[err.loc.line - 1] if 0 < err.loc.line <= len(lines) else ""
         used = [
             f"--set {n}={v}" for n, v in pairs.items() if re.search(rf"\b{re.escape(n)}\b", text)
@@ -62,9 +59,11 @@ def _fail_spec(
 
 def _run(action, path: str, pairs: dict[str, str]) -> Any:
     """Run a pipeline step, turning user mistakes into located errors (exit 2)."""
-    from pde2net.analysis.functions import analysis_budget
+    from pde2net.analysis.functions import ANALYSIS_BUDGET_S, analysis_budget
     from pde2net.api import read_spec
+    from pde2net.lang.parser import load
 
+    load()  # outside the time budget of the SymPy work, which starts now
     try:
         with analysis_budget(ANALYSIS_BUDGET_S):
             return action()

@@ -27,14 +27,30 @@ _SAMPLES = [x / 4 for x in range(-40, 41)]  # where to look for a counterexample
 
 # ---------------------------------------------------------------------------------------
 # Time budget. SymPy can take unbounded time on a legal but hostile σ (exp(exp(exp(x))),
-# tanh(x)^63 + x); each exact computation gets BUDGET_S seconds, and all of one analysis
-# at most what `analysis_budget` allows. Past it, the answer falls back to sampling and
-# says so. The budget is a SIGALRM timer, so it applies in the main thread (the CLI's);
-# elsewhere SymPy runs unbounded.
+# tanh(x)^63 + x); each exact computation gets BUDGET_S seconds of CPU time, and all of
+# one analysis at most what `analysis_budget` allows (the CLI gives ANALYSIS_BUDGET_S).
+# Past it, the answer falls back to sampling in floating point, which has a budget of its
+# own, and says so (TIMED_OUT). CPU time, not wall-clock time, so that a loaded machine
+# does not change the answers. The timer is a signal (SIGPROF), so the budget applies in
+# the main thread (the CLI's); elsewhere SymPy runs unbounded.
 
-BUDGET_S = float(os.environ.get("PDE2NET_SYMPY_BUDGET", "1.0"))
+
+def _seconds(variable: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(variable, default))
+    except ValueError:
+        return default
+    return value if value > 0 and math.isfinite(value) else default
+
+
+BUDGET_S = _seconds("PDE2NET_SYMPY_BUDGET", 2.0)  # one exact computation
+ANALYSIS_BUDGET_S = _seconds("PDE2NET_ANALYSIS_BUDGET", 1.5)  # a whole check (the CLI's)
+SAMPLING_S = 0.5  # a fallback's own budget, outside the analysis budget
 TIMED_OUT = "SymPy could not decide within the time budget"
 T = TypeVar("T")
+_TIMER, _SIGNAL = (
+    (signal.ITIMER_PROF, signal.SIGPROF) if hasattr(signal, "setitimer") else (None, None)
+)
 
 
 class OutOfTime(BaseException):  # not an Exception: SymPy must not swallow it
@@ -46,9 +62,10 @@ _TOTAL = threading.local()
 
 @contextlib.contextmanager
 def analysis_budget(seconds: float) -> Iterator[None]:
-    """Give all SymPy computations in the block together at most `seconds`."""
+    """Give all exact SymPy computations in the block together at most `seconds` of CPU
+    time (in this thread's process)."""
     previous = getattr(_TOTAL, "deadline", None)
-    deadline = time.monotonic() + seconds
+    deadline = time.process_time() + seconds
     _TOTAL.deadline = deadline if previous is None else min(previous, deadline)
     try:
         yield
@@ -71,19 +88,17 @@ _armed = threading.local()
 
 
 def _arm(seconds: float) -> tuple[_Alarm, object] | None:
-    """Start a repeating SIGALRM timer (it fires again every 50 ms, in case SymPy swallows
-    the first exception); None where none can be armed (not the main thread, no SIGALRM,
-    a timer already running: an enclosing budget's)."""
-    if getattr(_armed, "active", False) or not hasattr(signal, "setitimer"):
+    """Start a repeating CPU-time timer (it fires again every 50 ms, in case SymPy
+    swallows the first exception); None where none can be armed (not the main thread, no
+    setitimer, a timer already running that is not ours)."""
+    if _TIMER is None or threading.current_thread() is not threading.main_thread():
         return None
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    if signal.getitimer(signal.ITIMER_REAL)[0] > 0:
-        return None  # somebody else's timer
+    if signal.getitimer(_TIMER)[0] > 0:
+        return None  # somebody else's timer (a profiler)
     alarm = _Alarm()
-    previous = signal.signal(signal.SIGALRM, alarm.fire)
+    previous = signal.signal(_SIGNAL, alarm.fire)
     _armed.active = True
-    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001), 0.05)
+    signal.setitimer(_TIMER, max(seconds, 0.001), 0.05)
     return alarm, previous
 
 
@@ -92,29 +107,34 @@ def _disarm(token: tuple[_Alarm, object] | None) -> None:
         return
     alarm, previous = token
     alarm.done = True
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    signal.signal(signal.SIGALRM, previous)  # type: ignore[arg-type]
+    signal.setitimer(_TIMER, 0)
+    signal.signal(_SIGNAL, previous)  # type: ignore[arg-type]
     _armed.active = False
 
 
 def remaining() -> float:
-    """Seconds the next budgeted computation may take."""
+    """Seconds of CPU time the next exact computation may take."""
     deadline = getattr(_TOTAL, "deadline", None)
-    left = BUDGET_S if deadline is None else min(BUDGET_S, deadline - time.monotonic())
+    left = BUDGET_S if deadline is None else min(BUDGET_S, deadline - time.process_time())
     return max(left, 0.0)
 
 
-def within_budget(compute: Callable[[], T], fallback: Callable[[], T]) -> T:
-    """compute() if it ends within the time budget (and does not recurse too deeply),
-    else fallback(). Inside an enclosing budgeted computation, that one's budget rules."""
+def within_budget(
+    compute: Callable[[], T], fallback: Callable[[], T], seconds: float | None = None
+) -> T:
+    """compute() if it ends within its time budget (and does not recurse too deeply),
+    else fallback(). The budget is `seconds`, or by default what is left for an exact
+    computation (`remaining()`). Inside an enclosing budgeted computation, that one's
+    budget rules."""
     if getattr(_armed, "active", False):
         try:
             return compute()
         except RecursionError:
             return fallback()
-    if remaining() <= 0:
+    budget = remaining() if seconds is None else seconds
+    if budget <= 0:
         return fallback()
-    token = _arm(remaining())
+    token = _arm(budget)
     try:
         result = compute()
         if token is not None:
@@ -207,7 +227,8 @@ def _sampled_slopes(expr: sympy.Expr, x: sympy.Symbol) -> Slopes:
         high = max(v for _, v in values)
         return Slopes(sympy.Float(low), sympy.Float(high), point, False, TIMED_OUT)
 
-    return within_budget(compute, lambda: Slopes(-sympy.oo, sympy.oo, None, False, TIMED_OUT))
+    unknown = Slopes(-sympy.oo, sympy.oo, None, False, TIMED_OUT)
+    return within_budget(compute, lambda: unknown, SAMPLING_S)
 
 
 def _exact_slopes(expr: sympy.Expr, x: sympy.Symbol) -> Slopes:
@@ -312,7 +333,7 @@ def _sampled_below_identity(fn: Function) -> Verdict:
                 return Verdict(False, f"|σ({point:g})| = {abs(value):.6g} > {abs(point):g}", point)
         return Verdict(None, f"{TIMED_OUT}; sampling on [-10, 10] found no violation")
 
-    return within_budget(compute, lambda: Verdict(None, TIMED_OUT))
+    return within_budget(compute, lambda: Verdict(None, TIMED_OUT), SAMPLING_S)
 
 
 def _below_identity(fn: Function) -> Verdict:
@@ -370,7 +391,8 @@ def _sampled_ratio(expr: sympy.Expr, x: sympy.Symbol) -> RatioRange:
         high = max(v for _, v in values)
         return RatioRange(sympy.Float(low), sympy.Float(high), point, False)
 
-    return within_budget(compute, lambda: RatioRange(-sympy.oo, sympy.oo, None, False))
+    unknown = RatioRange(-sympy.oo, sympy.oo, None, False)
+    return within_budget(compute, lambda: unknown, SAMPLING_S)
 
 
 def _exact_flux_ratio(expr: sympy.Expr, x: sympy.Symbol) -> RatioRange:

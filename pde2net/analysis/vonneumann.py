@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from dataclasses import dataclass
 
 import sympy
@@ -155,8 +156,8 @@ def _range(expr: sympy.Expr, thetas: tuple[sympy.Symbol, ...]) -> SymbolRange:
             if rng is not None:
                 low, high = low + rng.inf, high + rng.sup
                 continue
-        values = _grid_values(part, tuple(key))
-        low, high, exact = low + min(values), high + max(values), False
+        least, most = _grid_extremes(part, tuple(t for t in thetas if t in key))
+        low, high, exact = low + least, high + most, False
     return SymbolRange(_simplified(low), _simplified(high), exact)
 
 
@@ -178,23 +179,54 @@ def _is_complex(expr: sympy.Expr, thetas: tuple[sympy.Symbol, ...]) -> bool:
 def _nonzero(expr: sympy.Expr, thetas: tuple[sympy.Symbol, ...]) -> bool:
     """Whether expr (in θ and the grid spacing) is visibly non-zero on a grid of θ, the
     spacing set to 1: the numeric stand-in for simplify(expr) != 0."""
+    values = _grid_floats(expr, thetas)
+    return values is None or any(abs(v) > 1e-12 for _, v in values)
+
+
+_GRID = 64  # points per direction, θ = 2πk/64
+
+
+def _grid_floats(
+    expr: sympy.Expr, thetas: tuple[sympy.Symbol, ...]
+) -> list[tuple[tuple[int, ...], complex]] | None:
+    """expr at every grid point (the spacing and other symbols set to 1), in floating
+    point: (index, value); None when it cannot be evaluated numerically."""
     plugged = expr.subs({s: 1 for s in expr.free_symbols if s not in thetas})
     try:
-        values = _grid_values(plugged, thetas, exact=False)
-        return any(abs(complex(v)) > 1e-12 for v in values)
-    except (TypeError, ValueError, ArithmeticError):
-        return True  # not even numerically real: treated as complex (no bound derived)
+        f = sympy.lambdify(thetas, plugged, modules="cmath", dummify=True)
+        return [
+            (index, complex(f(*(2 * math.pi * k / _GRID for k in index))))
+            for index in itertools.product(range(_GRID), repeat=len(thetas))
+        ]
+    except Exception:  # a function cmath lacks, an overflow: no numeric values
+        return None
 
 
-def _grid_values(
-    expr: sympy.Expr, thetas: tuple[sympy.Symbol, ...], exact: bool = True
-) -> list[sympy.Expr]:
-    points = [2 * sympy.pi * k / 64 for k in range(64)]
-    values = [
-        expr.subs(dict(zip(thetas, p, strict=True))).evalf(30)
+def _grid_extremes(
+    expr: sympy.Expr, thetas: tuple[sympy.Symbol, ...]
+) -> tuple[sympy.Expr, sympy.Expr]:
+    """min and max of a real expr over the θ grid: located in floating point, then
+    evaluated exactly (in the grid spacing) at those two points."""
+    values = _grid_floats(expr, thetas)
+    if values is None:  # slow path: every point in SymPy
+        exact = _grid_values(expr, thetas)
+        return min(exact), max(exact)
+    least = min(values, key=lambda iv: iv[1].real)[0]
+    most = max(values, key=lambda iv: iv[1].real)[0]
+    return _exact_at(expr, thetas, least), _exact_at(expr, thetas, most)
+
+
+def _exact_at(expr: sympy.Expr, thetas: tuple[sympy.Symbol, ...], index: tuple[int, ...]):
+    point = {t: 2 * sympy.pi * k / _GRID for t, k in zip(thetas, index, strict=True)}
+    return sympy.nsimplify(expr.subs(point).evalf(30), rational=False)
+
+
+def _grid_values(expr: sympy.Expr, thetas: tuple[sympy.Symbol, ...]) -> list[sympy.Expr]:
+    points = [2 * sympy.pi * k / _GRID for k in range(_GRID)]
+    return [
+        sympy.nsimplify(expr.subs(dict(zip(thetas, p, strict=True))).evalf(30), rational=False)
         for p in itertools.product(points, repeat=len(thetas))
     ]
-    return [sympy.nsimplify(v, rational=False) for v in values] if exact else values
 
 
 def operator_norm_squared(decl: StencilDecl) -> sympy.Expr:

@@ -77,6 +77,9 @@ MODULE_ATTRIBUTES = {
     "T_destination",
     "share_memory",
 }
+# The generator derives attributes from a name: self.K_bias, self.K_bound, self.lam_raw.
+# A spec name with such an ending is mangled, so that it never meets a derived one.
+DERIVED_SUFFIXES = ("_bias", "_bound", "_raw")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 
 
@@ -86,7 +89,7 @@ def python_name(name: str, taken: set[str] | None = None) -> str:
         raise ValueError(f"not an identifier: {name!r}")  # the grammar never lets one through
     reserved = keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in GENERATED
     reserved = reserved or name in MODULE_ATTRIBUTES or hasattr(builtins, name)
-    reserved = reserved or name.startswith("__")
+    reserved = reserved or name.startswith("__") or name.endswith(DERIVED_SUFFIXES)
     candidate = name + "_" if reserved else name
     while taken is not None and candidate in taken:
         candidate += "_"
@@ -99,3 +102,12 @@ def class_name(name: str) -> str:
     """parabolic_cifar10 -> ParabolicCifar10."""
     camel = "".join(part[:1].upper() + part[1:] for part in name.split("_") if part)
     return python_name(camel or "Network")
+
+
+def function_name(name: str) -> str:
+    """The module-level function generated for the spec function `name` (an activation
+    used as a network layer): python_name, but never `x` (the variable of the network's
+    forward) and never a class name (class_name gives CamelCase names, which never end
+    in two underscores, so a capitalised function name gets them)."""
+    candidate = python_name(name, {"x"})
+    return candidate + "__" if candidate[:1].isupper() else candidate

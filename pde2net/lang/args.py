@@ -15,6 +15,8 @@ from pde2net.lang.expressions import Evaluator, Node, real_number
 Kind = Literal["posint", "count", "number", "positive", "bool", "kernel", "map", "choice"]
 REQUIRED = object()
 MAX_INT = 10**12
+# Step sizes, epsilons and other positive reals: well inside float32's normal range.
+SMALLEST, LARGEST = sympy.Rational(1, 10**30), sympy.Integer(10**30)
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,12 @@ def _value(spec: ArgSpec, node: Node, ev: Evaluator, what: str) -> object:
     value = _real(node, ev, what, spec.name)
     if spec.kind == "positive" and not value > 0:
         raise ev.error(f"{what}: '{spec.name}' must be positive, got {_show(value)}", node)
+    if spec.kind == "positive" and not SMALLEST <= value <= LARGEST:
+        raise ev.error(
+            f"{what}: '{spec.name}' = {_show(value)} is out of range: between 1e-30 and 1e30 "
+            "(the network computes in float32)",
+            node,
+        )
     return value
 
 
@@ -158,4 +166,6 @@ def _integer(spec: ArgSpec, node: Node, ev: Evaluator, what: str) -> int:
 
 
 def _show(value: sympy.Expr) -> str:
-    return str(value) if value.is_Integer else f"{float(value):g}"  # 2.5, not 5/2
+    if value.is_Integer:
+        return str(value) if abs(value) < 10**15 else f"{float(value):g}"
+    return f"{float(value):g}"  # 2.5, not 5/2

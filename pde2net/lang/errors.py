@@ -20,12 +20,11 @@ class SpecError(Exception):
     def render(self, source: str | None = None) -> str:
         """`file:line:col: error: message`, then the line and a caret under the column."""
         where = f"{self.loc}: " if self.loc else ""
-        lines = [f"{where}error: {self.message}"]
-        source_lines = source.splitlines() if source is not None else []
-        if source is not None and not source_lines:
-            source_lines = [""]  # an empty file: show its one empty line
+        lines = [printable(f"{where}error: {self.message}")]
+        # Lines as the parser counts them (only "\n" ends one, unlike str.splitlines).
+        source_lines = source_lines_of(source) if source is not None else []
         if self.loc and 1 <= self.loc.line <= len(source_lines):
-            text = source_lines[self.loc.line - 1]
+            text = printable(source_lines[self.loc.line - 1])
             gutter = f"{self.loc.line:>5} | "
             lines.append(gutter + text)
             width = 1
@@ -33,11 +32,27 @@ class SpecError(Exception):
                 width = self.loc.end_column - self.loc.column
             pad = "".join(c if c == "\t" else " " for c in text[: self.loc.column - 1])
             lines.append(" " * (len(gutter) - 2) + "| " + pad + "^" + "~" * (width - 1))
-        lines.extend(f"note: {note}" for note in self.notes)
+        lines.extend(printable(f"note: {note}") for note in self.notes)
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return f"{self.loc}: error: {self.message}" if self.loc else f"error: {self.message}"
+
+
+def source_lines_of(source: str) -> list[str]:
+    """The lines of a spec as the parser numbers them: split at "\n" only (a form feed
+    or U+2028 does not end a line), without a line ending's "\r"; an empty file has one
+    empty line."""
+    lines = source.split("\n")
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()  # the text after the last newline is not a line
+    return [line.removesuffix("\r") for line in lines]
+
+
+def printable(text: str) -> str:
+    """`text` with control and other unprintable characters (a terminal escape, a NUL,
+    a zero-width space) shown as U+FFFD, one for one, so the caret stays aligned."""
+    return "".join(c if c.isprintable() or c == "\t" else "\ufffd" for c in text)
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:

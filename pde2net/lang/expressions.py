@@ -6,6 +6,7 @@ so the only names that exist are the ones a scope binds.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import sympy
@@ -204,6 +205,23 @@ def real_number(value: sympy.Expr) -> sympy.Expr | None:
         return sympy.nsimplify(float(real), rational=True)
     except (TypeError, ValueError, ArithmeticError, RecursionError):
         return None
+
+
+FLOAT32_LARGEST = 10**30  # well inside float32 (3.4e38), where the network computes
+
+
+def stencil_problem(decl: StencilDecl) -> str | None:
+    """Why a stencil's weights, with the grid spacing plugged in, cannot be float32
+    numbers the network computes with, or None."""
+    try:
+        weights = [w for kernel in decl.numeric() for w in kernel]
+    except (TypeError, ValueError, ArithmeticError):
+        return "has weights that are not numbers"
+    worst = max((abs(w) for w in weights), default=0.0)
+    if not math.isfinite(worst) or worst > FLOAT32_LARGEST:
+        spacing = f" with {decl.grid.name} = {float(decl.grid.value):g}" if decl.grid else ""
+        return f"has a weight of about {worst:.3g}{spacing}: out of float32 range (at most 1e30)"
+    return None
 
 
 def expression_problem(expr: sympy.Expr) -> str | None:
@@ -498,6 +516,15 @@ class Evaluator:
             raise self.error("the exponent must be a number", kids[1])
         if kind == "mul" and ca is not None and cb is not None and ca != cb:
             raise self.error(f"cannot multiply fields with {ca} and {cb} channels", node)
+        if (ca is None) != (cb is None):  # a number next to a field: a float32 constant
+            number, side = (a, kids[0]) if ca is None else (b, kids[1])
+            real = real_number(number) if number.is_number else None
+            if real is not None and abs(real) > FLOAT32_LARGEST:
+                raise self.error(
+                    f"the number {_shown(side)} is out of float32 range (at most 1e30 in "
+                    "magnitude), where the network computes",
+                    side,
+                )
         return self._arith(kind, a, b, node), ca if ca is not None else cb
 
     def _apply(self, head: Tree, args: list[Node], node: Tree) -> tuple[sympy.Expr, int | None]:
@@ -560,6 +587,9 @@ class Evaluator:
         decl = builtin_stencil(base, self.scope.dims, grid, loc_of(head, self.file))
         if decl is None:
             raise self.error(f"'{name}' has no {self.scope.dims}D form", head)
+        problem = stencil_problem(decl)
+        if problem is not None:
+            raise self.error(f"stencil '{name}' {problem}", head)
         self.scope.stencils.setdefault(base, decl)
         return self.scope.stencils[base]
 

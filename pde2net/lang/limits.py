@@ -114,6 +114,8 @@ def parse_size(text: str) -> int | None:
 
 def show_bytes(n: int) -> str:
     """1536 -> '1.5 KiB', 4294967296 -> '4 GiB'."""
+    if n >= 2**80:
+        return f"{show_count(n)} bytes"
     for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if n >= size:
             value = n / size
@@ -122,7 +124,10 @@ def show_bytes(n: int) -> str:
 
 
 def show_count(n: int) -> str:
-    return f"{n:,}" if n < 10**15 else f"{n:.3g}"
+    """12,345 up to 10^15, then 1.23e+20 (and 1e+612 past float range)."""
+    if n < 10**15:
+        return f"{n:,}"
+    return f"{n:.3g}" if n < 10**300 else f"1e+{len(str(n)) - 1}"
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -136,21 +141,29 @@ def _shape(shape: tuple[int, ...]) -> str:
 def repeats(block: ir.Block) -> tuple[int, str]:
     """How often one forward pass evaluates the block's right-hand side, and how that
     count comes about (from the scheme's count arguments: steps, cycles, ...)."""
+    from pde2net.schemes import REGISTRY
+
+    scheme = REGISTRY.get(block.scheme.name)
+    kinds = {a.name: a.kind for a in scheme.arguments} if scheme is not None else {}
     counts = {
         k: int(v)
         for k, v in block.scheme.args.items()
-        if isinstance(v, int) and not isinstance(v, bool)
+        if kinds.get(k) in ("posint", "count") and isinstance(v, int) and not isinstance(v, bool)
     }
     additive = [k for k in ("pre", "post", "coarse") if k in counts]
-    total, parts = 1, []
+    total, names, values = 1, [], []
     for name, value in counts.items():
         if name not in additive:
             total *= max(value, 1)
-            parts.append(name)
+            names.append(name)
+            values.append(show_count(value))
     if additive:
         total *= max(sum(counts[k] for k in additive), 1)
-        parts.append("(" + " + ".join(additive) + ")")
-    return total, " × ".join(parts) or "one step"
+        names.append("(" + " + ".join(additive) + ")")
+        values.append("(" + " + ".join(show_count(counts[k]) for k in additive) + ")")
+    if not names:
+        return total, "one step"
+    return total, f"{' × '.join(names)} = {' × '.join(values)}"
 
 
 def block_tensors(block: ir.Block) -> tuple[int, int]:

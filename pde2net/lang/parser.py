@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from importlib import resources
 from pathlib import Path
 
@@ -12,9 +13,9 @@ from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from pde2net.ir import Loc
-from pde2net.lang.errors import SpecError
+from pde2net.lang.errors import SpecError, source_lines_of
 from pde2net.lang.expressions import loc_of
-from pde2net.lang.postlex import NewlinePostLex
+from pde2net.lang.postlex import MAX_TOKENS, NewlinePostLex, TooManyTokens
 
 # What the parser's terminal names mean to a person.
 _READABLE = {
@@ -70,6 +71,11 @@ def _parser() -> lark.Lark:
 MAX_NESTING = 100  # levels of the syntax tree; the later stages recurse on it
 
 
+def load() -> None:
+    """Build the parser now (it is built once per process, in about half a second)."""
+    _parser()
+
+
 def parse(text: str, file: str = "<spec>") -> lark.Tree:
     """Parse spec text; a syntax error raises SpecError at the offending token."""
     try:
@@ -78,8 +84,29 @@ def parse(text: str, file: str = "<spec>") -> lark.Tree:
         raise _syntax_error(err, text, file) from None
     except RecursionError:  # never seen: Lark's LALR parser is iterative
         raise SpecError("the spec nests too deeply", Loc(file, 1, 1)) from None
+    except TooManyTokens as err:
+        token = err.token
+        raise SpecError(
+            f"the spec is too long: more than {MAX_TOKENS:,} tokens (names, numbers and "
+            "symbols); a spec written by hand has a few thousand",
+            Loc(file, token.line or 1, token.column or 1),
+        ) from None
     _check_nesting(tree, file)
+    _check_names(tree, file)
     return tree
+
+
+def _check_names(tree: lark.Tree, file: str) -> None:
+    """Names with a double underscore (dunders among them) are the generated code's."""
+    reserved = list(tree.scan_values(lambda v: isinstance(v, Token) and "__" in v))
+    reserved = [t for t in reserved if t.type == "NAME"]
+    if reserved:
+        first = min(reserved, key=lambda t: (t.line, t.column))
+        raise SpecError(
+            f"'{first}': names containing '__' are reserved for the generated Python code; "
+            f"rename it (e.g. '{first.strip('_').replace('__', '_') or 'x'}')",
+            Loc(file, first.line, first.column, first.column + len(first)),
+        )
 
 
 def _check_nesting(tree: lark.Tree, file: str) -> None:
@@ -106,8 +133,11 @@ def _syntax_error(err: UnexpectedInput, text: str, file: str) -> SpecError:
     if isinstance(err, UnexpectedCharacters):
         char = text[err.pos_in_stream] if err.pos_in_stream < len(text) else "?"
         hint = ""
+        if not char.isascii() or not char.isprintable():
+            # look-alikes (Cyrillic К, fullwidth ｕ) and invisible characters: say which
+            hint = f" (U+{ord(char):04X} {unicodedata.name(char, 'unnamed')})"
         if char.isalpha() and not char.isascii():
-            hint = "; names are written with ASCII letters, digits and '_'"
+            hint += "; names are written with ASCII letters, digits and '_'"
         return SpecError(f"unexpected character {char!r}{hint}", Loc(file, line, column))
     # `accepts` (what the parser can really take here) is exact; `expected` may hold
     # terminals that LALR's merged lookaheads only seem to allow.
@@ -125,7 +155,7 @@ def _syntax_error(err: UnexpectedInput, text: str, file: str) -> SpecError:
     if unclosed is not None:
         return unclosed
     if at_end:
-        lines = text.splitlines() or [""]
+        lines = source_lines_of(text)
         return SpecError("unexpected end of file" + hint, Loc(file, len(lines), len(lines[-1]) + 1))
     assert isinstance(err, UnexpectedToken)
     token = err.token
@@ -204,6 +234,13 @@ def _known_mistake(
         return SpecError(
             "unexpected '//'; comments start with '#'",
             Loc(file, token.line, token.column, token.column + 2),
+        )
+    if before is not None and before.type in ("INPUT", "OUTPUT") and token.type == "LPAR":
+        return SpecError(
+            f"'{before}' is a keyword here: it starts the {before} line, e.g. "
+            f"'{'input image(3, 32, 32)' if before.type == 'INPUT' else 'output linear(64 -> 10)'}'"
+            f"; a pde or function named '{before}' cannot be used as a layer, rename it",
+            Loc(file, before.line, before.column, before.end_column),
         )
     if token.type == "NAME" and {"COMMA", "BY"} <= accepted:
         return SpecError(

@@ -31,6 +31,17 @@ _CONTINUES = {
 }
 
 
+MAX_TOKENS = 50_000  # far beyond any real spec; parsing costs ~20 µs a token
+
+
+class TooManyTokens(Exception):
+    """The spec has more than MAX_TOKENS tokens; `token` is the first one too many."""
+
+    def __init__(self, token: Token) -> None:
+        super().__init__(f"more than {MAX_TOKENS} tokens")
+        self.token = token
+
+
 class NewlinePostLex:
     """Drops newlines that cannot end a statement and collapses runs of them."""
 
@@ -43,10 +54,13 @@ class NewlinePostLex:
         self.open: list[Token] = []
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
-        depth = 0
+        depth = count = 0
         previous: str | None = None
         self.recent, self.open = [], []
         for token in stream:
+            count += 1
+            if count > MAX_TOKENS:
+                raise TooManyTokens(token)
             if token.type == "_NL":
                 if depth > 0 or previous is None or previous in _CONTINUES:
                     continue

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -59,3 +62,115 @@ def test_failure_before_the_renames_leaves_no_new_files(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space"):
         write_atomically({tmp_path / f"f{i}": b"data" for i in range(3)})
     assert list(tmp_path.iterdir()) == []
+
+
+# -- a failed or interrupted write leaves the old outputs, and nothing partial ----------------
+
+OLD = {"x.py": b"old py", "x.onnx": b"old onnx", "x.report.json": b"old report"}
+NEW = {"x.py": b"new py", "x.onnx": b"new onnx" * 1000, "x.report.json": b"new report"}
+
+
+def _existing(tmp_path):
+    for name, data in OLD.items():
+        (tmp_path / name).write_bytes(data)
+
+
+def _contents(tmp_path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(tmp_path.iterdir())}
+
+
+def _failing_on(call: int, exception: BaseException, real=os.replace):
+    calls = []
+
+    def replace(src, dst):
+        calls.append((src, dst))
+        if len(calls) == call:
+            raise exception
+        real(src, dst)
+
+    return replace
+
+
+@pytest.mark.parametrize("failing", [1, 2, 3])
+def test_a_failed_rename_puts_every_old_output_back(tmp_path, monkeypatch, failing):
+    _existing(tmp_path)
+    monkeypatch.setattr(files.os, "replace", _failing_on(failing, OSError(5, "I/O error")))
+    with pytest.raises(OSError, match="I/O error"):
+        write_atomically({tmp_path / name: data for name, data in NEW.items()})
+    assert _contents(tmp_path) == OLD  # the old files, and no temporary or backup
+
+
+def test_a_failed_rename_removes_the_new_outputs_it_already_placed(tmp_path, monkeypatch):
+    monkeypatch.setattr(files.os, "replace", _failing_on(3, OSError(28, "No space")))
+    with pytest.raises(OSError):
+        write_atomically({tmp_path / name: data for name, data in NEW.items()})
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("where", ["write", "rename"])
+def test_ctrl_c_leaves_the_old_outputs(tmp_path, monkeypatch, where):
+    _existing(tmp_path)
+    if where == "write":
+        real_fsync = os.fsync
+        calls = []
+
+        def fsync(fd):
+            calls.append(fd)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            real_fsync(fd)
+
+        monkeypatch.setattr(files.os, "fsync", fsync)
+    else:
+        monkeypatch.setattr(files.os, "replace", _failing_on(2, KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically({tmp_path / name: data for name, data in NEW.items()})
+    assert _contents(tmp_path) == OLD
+
+
+def test_a_successful_write_leaves_no_backup(tmp_path):
+    _existing(tmp_path)
+    write_atomically({tmp_path / name: data for name, data in NEW.items()})
+    assert _contents(tmp_path) == NEW
+
+
+# The child writes three outputs over existing ones and is stopped by a signal in the
+# middle of writing the second.
+CHILD = """
+import os, signal, sys, time
+from pathlib import Path
+from pde2net.export import files
+
+target = Path(sys.argv[1])
+real_fsync = os.fsync
+calls = []
+
+def fsync(fd):
+    calls.append(fd)
+    if len(calls) == 2:
+        print("writing", flush=True)
+        time.sleep(60)  # the parent signals now
+    real_fsync(fd)
+
+files.os.fsync = fsync
+files.write_atomically({target / n: n.encode() * 100000 for n in ("x.py", "x.onnx", "x.report.json")})
+"""
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT", "SIGHUP", "SIGKILL"])
+def test_a_write_stopped_by_a_signal_leaves_no_partial_output(tmp_path, signame):
+    _existing(tmp_path)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout.readline() == "writing\n"
+    child.send_signal(getattr(signal, signame))
+    child.wait(timeout=60)
+    assert child.returncode != 0
+    outputs = {n: b for n, b in _contents(tmp_path).items() if not n.startswith(".")}
+    assert outputs == OLD  # every output is the old one, whole
+    leftovers = [n for n in _contents(tmp_path) if n.startswith(".")]
+    if signame == "SIGKILL":  # nothing can clean up: hidden temporaries may stay
+        assert all(n.startswith((".x.py.", ".x.onnx.")) and n.endswith(".tmp") for n in leftovers)
+    else:
+        assert leftovers == []

@@ -21,13 +21,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pde2net.analysis.functions import analysis_budget
+from pde2net.analysis.functions import ANALYSIS_BUDGET_S, analysis_budget
 from pde2net.api import check_text, read_spec
 from pde2net.lang import limits
-from pde2net.lang.errors import SpecError
+from pde2net.lang.errors import SpecError, source_lines_of
 
-TIME_LIMIT = 2.0  # seconds per input, in process
-ANALYSIS_BUDGET_S = 5.0  # as the CLI (pde2net.cli.ANALYSIS_BUDGET_S)
+TIME_LIMIT = 2.0  # seconds of CPU time per input, in process (wall-clock time on a loaded
+# machine measures the other processes too)
 FILE = "fuzz.pde"
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = sorted((ROOT / "specs").rglob("*.pde"))
@@ -53,7 +53,7 @@ def _located(err: SpecError, text: str, file: str) -> str | None:
     if loc.line < 1 or loc.column < 1:
         return f"line {loc.line}, column {loc.column}"
     if loc.file == file:
-        lines = text.splitlines() or [""]
+        lines = source_lines_of(text)
         if loc.line > len(lines):
             return f"line {loc.line} of {len(lines)}"
         rendered = err.render(text).splitlines()
@@ -64,11 +64,9 @@ def _located(err: SpecError, text: str, file: str) -> str | None:
     return None
 
 
-def check(
-    text: str, overrides: Mapping[str, object] | None = None, file: str = FILE
-) -> Outcome:
+def check(text: str, overrides: Mapping[str, object] | None = None, file: str = FILE) -> Outcome:
     """Run the in-process front end and analysis on `text` and judge the outcome."""
-    started = time.perf_counter()
+    started = time.process_time()
     try:
         with analysis_budget(ANALYSIS_BUDGET_S):
             checked = check_text(text, file, overrides)
@@ -79,15 +77,19 @@ def check(
             kind, detail = "bug", f"report is not strict JSON: {err}"
     except SpecError as err:
         problem = _located(err, text, file)
-        kind, detail = ("bug", f"badly located error ({problem}): {err}") if problem else (
-            "error",
-            str(err),
+        kind, detail = (
+            ("bug", f"badly located error ({problem}): {err}")
+            if problem
+            else (
+                "error",
+                str(err),
+            )
         )
-    except BaseException as err:  # noqa: BLE001 - the point: nothing else may escape
+    except BaseException as err:
         if isinstance(err, KeyboardInterrupt):
             raise
         kind, detail = "bug", f"{type(err).__name__}: {str(err)[:300]}"
-    seconds = time.perf_counter() - started
+    seconds = time.process_time() - started
     if kind != "bug" and seconds > TIME_LIMIT:
         kind, detail = "bug", f"took {seconds:.2f} s (limit {TIME_LIMIT} s); {kind}: {detail}"
     return Outcome(kind, detail, seconds)
@@ -103,7 +105,7 @@ def check_bytes(data: bytes) -> Outcome:
         except SpecError as err:
             ok = err.loc is not None and err.loc.line == 1 and err.loc.column == 1
             return Outcome("error" if ok else "bug", str(err), 0.0)
-        except BaseException as err:  # noqa: BLE001
+        except BaseException as err:
             return Outcome("bug", f"{type(err).__name__}: {err}", 0.0)
     return check(text)
 
@@ -128,7 +130,7 @@ def compile_and_run(text: str) -> Outcome:
         kind, detail = "ok", ""
     except SpecError as err:
         kind, detail = "error", str(err)  # e.g. over the small compile budgets
-    except BaseException as err:  # noqa: BLE001
+    except BaseException as err:
         if isinstance(err, KeyboardInterrupt):
             raise
         kind, detail = "bug", f"compile: {type(err).__name__}: {str(err)[:300]}"

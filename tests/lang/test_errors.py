@@ -21,6 +21,7 @@ from tests.conftest import GOLDEN, ROOT, UPDATE, assert_golden, run_cli
 ERRORS = GOLDEN / "errors"
 CASES = sorted(ERRORS.glob("*.pde"))
 UNSTABLE = ERRORS / "unstable"  # specs that are valid but violate a stability condition
+UNSTABLE_CASES = sorted(UNSTABLE.glob("*.pde"))
 COMMAND_LINE = "<command line>"
 SCHEME_LIST = re.compile(r"schemes: (?P<names>[a-z_0-9]+(, [a-z_0-9]+)*)$", re.M)
 HEADER = re.compile(r"(?P<file>[^\n]+?):(?P<line>[0-9]+):(?P<column>[0-9]+): error: \S")
@@ -70,7 +71,8 @@ def _assert_golden(path, actual: str) -> None:
 
 
 def test_the_corpus_is_large():
-    assert len(CASES) >= 30
+    assert len(CASES) + len(UNSTABLE_CASES) >= 60
+    assert len(CASES) >= 60
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
@@ -123,3 +125,22 @@ def test_non_monotone_activation_text_report_says_violated():
     assert result.returncode == 1
     assert "violated" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("case", UNSTABLE_CASES, ids=lambda p: p.stem)
+def test_unstable_spec(case):
+    """A valid spec that violates a condition: exit 1, and the violated checks (name,
+    condition with the numbers, reason) as the golden file says."""
+    result = run_cli("check", _relative(case), "--json")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    report = json.loads(result.stdout)
+    assert report["stable"] is False
+    violated = [
+        f"{block['name']}: {check['name']} [violated]: {check['condition']}\n    {check['reason']}"
+        for block in report["blocks"]
+        for check in block["checks"]
+        if check["status"] == "violated"
+    ]
+    assert violated
+    assert_golden(case.with_suffix(".txt"), "\n".join(violated) + "\n")

@@ -1,0 +1,178 @@
+"""The speed levers keep the model's meaning: the graph rewrites of export/onnx.optimize,
+single-threaded tracing and verification, and int8 quantization."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+import pde2net
+from pde2net.export.certify import certify
+from pde2net.export.onnx import (
+    compare_int8,
+    export_bytes,
+    optimize,
+    optimize_bytes,
+    quantize_int8,
+    torch_threads,
+    verify,
+)
+from pde2net.pipeline import export_compiled
+from tests.conftest import ROOT, SPECS, run_cli
+
+CIFAR10 = SPECS / "ruthotto_haber_2018" / "parabolic_cifar10.pde"
+REWRITTEN = [
+    SPECS / "ruthotto_haber_2018" / "parabolic_cifar10.pde",
+    SPECS / "ruthotto_haber_2018" / "hamiltonian_cifar10.pde",
+    SPECS / "ruthotto_haber_2018" / "second_order_cifar10.pde",
+    SPECS / "ruthotto_haber_2018" / "resnet_cifar10.pde",
+    SPECS / "alt_2023" / "explicit.pde",
+    SPECS / "alt_2023" / "fed.pde",
+    SPECS / "alt_2023" / "multigrid.pde",  # strided ConvTranspose (prolongation) stays
+    SPECS / "classic" / "perona_malik_1d.pde",  # grouped stencil adjoints stay
+]
+
+
+def ancestors(graph: onnx.GraphProto, name: str) -> set[str]:
+    producer = {out: node for node in graph.node for out in node.output}
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        node = producer.get(todo.pop())
+        for source in node.input if node is not None else ():
+            if source and source not in seen:
+                seen.add(source)
+                todo.append(source)
+    return seen
+
+
+@pytest.fixture(scope="module")
+def cifar10():
+    compiled = pde2net.compile_file(CIFAR10)
+    return compiled, export_bytes(compiled.module, compiled.network)
+
+
+@pytest.mark.parametrize("spec", REWRITTEN, ids=lambda p: str(p.relative_to(ROOT / "specs")))
+def test_optimized_model_computes_the_same(spec):
+    compiled = pde2net.compile_file(spec)
+    raw = export_bytes(compiled.module, compiled.network)
+    data = optimize_bytes(raw)
+    verification = verify(data, compiled.module, compiled.network, batches=(1, 3))
+    assert verification.max_rel_error <= 1e-4
+    before, after = onnx.load_from_string(raw).graph, onnx.load_from_string(data).graph
+    # no weight is duplicated: every float initializer of the result was in the export
+    floats = {t.name for t in before.initializer if t.data_type == onnx.TensorProto.FLOAT}
+    assert {t.name for t in after.initializer if t.data_type == onnx.TensorProto.FLOAT} <= floats
+    assert len(data) < len(raw) + 4096
+    # a stride-1, ungrouped ConvTranspose is always rewritten; others are left alone
+    for node in after.node:
+        if node.op_type == "ConvTranspose":
+            attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+            assert attrs.get("group", 1) != 1 or any(s != 1 for s in attrs.get("strides", []))
+
+
+def test_the_adjoint_reads_the_forward_weight(cifar10):
+    """K' is now a Conv whose kernel is computed from K's initializer, which the forward
+    Conv reads directly: the file still ties K and K'."""
+    _, raw = cifar10
+    graph = optimize(onnx.load_from_string(raw)).graph
+    initializers = {t.name for t in graph.initializer}
+    forward = {n.input[1] for n in graph.node if n.op_type == "Conv" and n.input[1] in initializers}
+    adjoints = [n for n in graph.node if n.op_type == "Conv" and n.input[1] not in initializers]
+    assert not [n for n in graph.node if n.op_type == "ConvTranspose"]
+    assert len(adjoints) == 9  # 3 blocks x 3 steps
+    for node in adjoints:
+        sources = ancestors(graph, node.input[1])
+        assert "input" not in sources
+        weights = sources & forward
+        assert len(weights) == 1, (node.name, weights)
+        assert weights.pop().startswith("block")
+
+
+def test_the_rewrites_can_be_switched_off(cifar10):
+    _, raw = cifar10
+
+    def ops(data: bytes) -> set[str]:
+        return {n.op_type for n in onnx.load_from_string(data).graph.node}
+
+    assert "ConvTranspose" in ops(optimize_bytes(raw, adjoint_as_conv=False))
+    assert "ReduceSumSquare" not in ops(optimize_bytes(raw, sum_square=False))
+    assert "Reciprocal" not in ops(optimize_bytes(raw, reciprocal=False))
+    assert {"ReduceSumSquare", "Reciprocal"} <= ops(optimize_bytes(raw))
+    assert optimize_bytes(raw) == optimize_bytes(raw)  # deterministic
+
+
+def test_the_written_model_is_optimized_verified_and_certifiable(cifar10, tmp_path):
+    compiled, _ = cifar10
+    model, record = export_compiled(compiled)
+    assert record["max_rel_error"] <= 1e-4
+    graph = onnx.load_from_string(model).graph
+    assert not [n for n in graph.node if n.op_type == "ConvTranspose"]
+    path = tmp_path / "model.onnx"
+    path.write_bytes(model)
+    result = certify(str(path))
+    assert result["blocks"] and all(c["norms"] for b in result["blocks"] for c in b["checks"])
+
+
+def test_torch_threads_restores_the_thread_count():
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), torch_threads(1):
+        raise RuntimeError
+    assert torch.get_num_threads() == before
+
+
+def test_int8_model_stays_close_to_the_float_one(cifar10):
+    compiled, _ = cifar10
+    model, _ = export_compiled(compiled)
+    rng = np.random.default_rng(0)
+    calibration = rng.standard_normal((16, 3, 32, 32)).astype(np.float32)
+    int8 = quantize_int8(model, calibration)
+    ops = {n.op_type for n in onnx.load_from_string(int8).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    held_out = rng.standard_normal((32, 3, 32, 32)).astype(np.float32)
+    labels = rng.integers(0, 10, 32)
+    result = compare_int8(model, int8, held_out, labels)
+    assert result["max_rel_error"] < 0.05
+    assert result["top1_agreement"] >= 0.9
+    assert 0 <= result["accuracy_int8"] <= 1
+
+
+def test_compile_quantize_int8_writes_the_int8_model(tmp_path):
+    calibration = tmp_path / "calibration.npy"
+    np.save(calibration, np.random.default_rng(0).standard_normal((12, 3, 32, 32)).astype("f4"))
+    options = ["-o", str(tmp_path), "--quantize", "int8", "--calibration", str(calibration)]
+    result = run_cli("compile", str(CIFAR10), *options)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "parabolic_cifar10.int8.onnx").is_file()
+    assert "int8 model deviates" in result.stdout
+    report = json.loads((tmp_path / "parabolic_cifar10.report.json").read_text())
+    assert report["int8"]["calibration"] == {"source": "given", "samples": 9}
+    assert report["int8"]["against_float"]["samples"] == 3
+
+
+def test_compile_quantize_rejects_bad_calibration(tmp_path):
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.zeros((4, 1, 32, 32), dtype="f4"))
+    result = run_cli(
+        "compile",
+        str(CIFAR10),
+        "-o",
+        str(tmp_path),
+        "--quantize",
+        "int8",
+        "--calibration",
+        str(bad),
+    )
+    assert result.returncode == 2
+    assert "calibration inputs must have shape (N, 3, 32, 32)" in result.stderr
+    assert not list(tmp_path.glob("*.onnx"))
+    result = run_cli("compile", str(CIFAR10), "-o", str(tmp_path), "--calibration", str(bad))
+    assert result.returncode == 2
+    assert "--calibration needs --quantize int8" in result.stderr

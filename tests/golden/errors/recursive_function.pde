@@ -1,0 +1,16 @@
+# A parabolic CNN with a hand-written activation.
+# Mistake: the function calls itself.
+fn soft(x) = x / (1 + soft(x)^2)
+
+pde parabolic(c) {
+    state  u[c]
+    weight K : conv(3x3, c -> c)
+    dt(u) = -K' soft(K u)
+}
+
+network small {
+    input  image(3, 32, 32)
+    conv(3x3, 3 -> 16), relu
+    parabolic(16) by euler(h = 1, steps = 3)
+    output globalavgpool, linear(16 -> 10)
+}
