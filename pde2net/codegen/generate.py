@@ -11,7 +11,7 @@ import sympy
 
 from pde2net import __version__, ir
 from pde2net.codegen import runtime
-from pde2net.codegen.names import class_name, python_name
+from pde2net.codegen.names import class_name, function_name, python_name
 from pde2net.codegen.printer import TorchPrinter, number
 from pde2net.schemes import get
 from pde2net.schemes.base import Frame
@@ -178,12 +178,12 @@ class _Generator:
         return "\n".join(lines)
 
     def functions_map(self) -> dict[str, str]:
-        return {name: python_name(name) for name in self.functions}
+        return {name: function_name(name) for name in self.functions}
 
     def _network_function(self, fn: ir.Function) -> None:
         if fn.name in self.functions:
             return
-        pyname = python_name(fn.name)
+        pyname = function_name(fn.name)
         var = python_name(fn.var.name)
         body = TorchPrinter({fn.var.name: var}).doprint(fn.expr)
         self.functions[fn.name] = (

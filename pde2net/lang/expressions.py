@@ -224,6 +224,26 @@ def stencil_problem(decl: StencilDecl) -> str | None:
     return None
 
 
+_PROBES = (-10.0, -2.0, -1.0, -0.5, -0.1, 0.1, 0.5, 1.0, 2.0, 10.0)
+
+
+def non_real_point(expr: sympy.Expr, x: sympy.Symbol) -> tuple[float, complex] | None:
+    """A point among a few probes where σ(x) is not real (sqrt(-1 - x^2), log(x) below 0),
+    with the value there; None when every probe it can evaluate is real."""
+    try:
+        f = sympy.lambdify(x, expr, modules="cmath", dummify=True)
+    except Exception:  # a function cmath lacks: nothing to probe
+        return None
+    for point in _PROBES:
+        try:
+            value = complex(f(point))
+        except Exception:  # a pole, an overflow, a comparison of complex numbers
+            continue
+        if abs(value.imag) > 1e-9 * max(1.0, abs(value.real)):
+            return point, value
+    return None
+
+
 def expression_problem(expr: sympy.Expr) -> str | None:
     """Why an expression is too big to handle (more than MAX_TERMS nodes or MAX_DEPTH
     levels), or None; stops as soon as it knows, so it is cheap on huge shared DAGs."""
@@ -667,6 +687,15 @@ class Evaluator:
             fn = Function(
                 name, var, self._inline(template, [var], node), loc=template.loc, flux=template.flux
             )
+            complex_at = non_real_point(fn.expr, var)
+            if complex_at is not None:
+                point, value = complex_at
+                raise self.error(
+                    f"activation '{name}' is not real-valued: {name}({point:g}) = "
+                    f"{value.real:.6g}{value.imag:+.6g}i; an activation maps real numbers to "
+                    "real numbers",
+                    node,
+                )
         else:
             extra = ACTIVATIONS[name][2]
             if len(params) > len(extra):
@@ -678,6 +707,11 @@ class Evaluator:
                 )
             self._arity(name, params, 0, len(extra), node)
             values = [self.scalar(a) for a in params]
+            for value, param, arg in zip(values, extra, params, strict=False):
+                if value.is_number and real_number(value) is None:
+                    raise self.error(
+                        f"activation '{name}': '{param}' must be a finite real number", arg
+                    )
             fn = builtin_activation(name, values, loc_of(node, self.file))
         return self.register(fn)
 

@@ -148,6 +148,16 @@ def euclidean(block: Block, form: SymmetricLayer, eq: Equation) -> list[Check]:
     c = form.coefficient
     k = form.weight
     rule = "τ · L · ‖K‖₂² ≤ 2" if c == 1 else "τ · c · L · ‖K‖₂² ≤ 2"
+    if lip == 0:
+        zero = Check(
+            name="Euclidean step",
+            formula=rule,
+            condition="L = 0: the flux vanishes",
+            status="proven",
+            reason="Φ = 0, so the step leaves u unchanged for every τ.",
+            notion=EUCLIDEAN,
+        )
+        return [flux_check, zero]
     if form.stencil:
         decl = block.pde.stencils[k]
         norm2 = operator_norm_squared(decl)

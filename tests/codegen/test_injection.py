@@ -142,7 +142,6 @@ def test_hostile_name_is_a_located_error(role, name):
     assert name in text.splitlines()[err.loc.line - 1], err
 
 
-@pytest.mark.xfail(strict=True, reason="generate.py: use names.function_name for layer functions")
 @pytest.mark.parametrize(("role", "name"), sorted(KNOWN))
 def test_layer_function_named_like_generated_code(role, name):
     build_and_run(TEMPLATE.format(**{**ROLES, role: name}))

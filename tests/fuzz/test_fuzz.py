@@ -190,7 +190,6 @@ def test_hostile_inputs_found_by_fuzzing(text):
     judged(text)
 
 
-@pytest.mark.xfail(strict=True, reason="schemes/conditions.py: a zero flux (L = 0)")
 @pytest.mark.parametrize("text", KNOWN_BUGS.values(), ids=KNOWN_BUGS.keys())
 def test_known_bugs(text):
     judged(text)
