@@ -73,6 +73,29 @@ def render(results: dict[str, Any]) -> str:
         f"{results['load_end']}; CPUs busy before the run: {results['busy_start']:.0%}; "
         f"{results['seconds']:.0f} s in all."
     )
+    conditions = results.get("conditions") or {}
+    if conditions:
+        out += [
+            "",
+            "When each section ran (the machine is shared; load averages over 1, 5, 15 min):",
+            "",
+        ]
+        out.append(
+            _table(
+                ["section", "started", "CPUs busy before", "load before", "load after", "seconds"],
+                [
+                    [
+                        name,
+                        c["started"],
+                        f"{c['busy_before']:.0%}",
+                        " ".join(map(str, c["load_before"])),
+                        " ".join(map(str, c["load_after"])),
+                        c["seconds"],
+                    ]
+                    for name, c in conditions.items()
+                ],
+            )
+        )
     m = results.get("machine")
     if m:
         cpu, peak = m["cpu"], m["peak"]
@@ -409,6 +432,11 @@ def main(argv: list[str] | None = None) -> int:
         "--sections", default=",".join(SECTIONS), help=f"comma-separated, of {SECTIONS}"
     )
     parser.add_argument("--threads", type=int, default=2, help="threads for every runtime")
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="keep the other sections of an earlier results.json in --out (rerun some only)",
+    )
     args = parser.parse_args(argv)
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     unknown = set(sections) - set(SECTIONS)
@@ -417,17 +445,28 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = args.out if args.out else (None if args.quick else ROOT / "benchmarks" / "results")
 
     started = time.perf_counter()
-    results: dict[str, Any] = {
+    results: dict[str, Any] = {}
+    if args.update and out_dir is not None and (out_dir / "results.json").exists():
+        results = json.loads((out_dir / "results.json").read_text())
+        if results.get("quick") != args.quick:
+            parser.error("--update: the earlier results are from a different mode")
+    results.setdefault("conditions", {})
+    results |= {
         "quick": args.quick,
         "started": datetime.datetime.now().isoformat(timespec="seconds"),
         "busy_start": cpu_busy(),
         "load_start": [round(x, 2) for x in load_average()],
         "command": "python benchmarks/run.py" + (" --quick" if args.quick else ""),
     }
-    peak = 0.0
+    peak = results["machine"]["peak"]["gflops"] if "machine" in results else 0.0
     for section in sections:
         began = time.perf_counter()
         print(f"[{section}] ...", file=sys.stderr, flush=True)
+        conditions = {
+            "started": datetime.datetime.now().isoformat(timespec="seconds"),
+            "busy_before": cpu_busy(),
+            "load_before": [round(x, 2) for x in load_average()],
+        }
         if section == "machine":
             results["machine"] = machine.describe(args.quick)
             peak = results["machine"]["peak"]["gflops"]
@@ -445,7 +484,10 @@ def main(argv: list[str] | None = None) -> int:
             results["int8"] = int8.run(args.quick, args.threads)
         elif section == "levers":
             results["levers"] = levers.run(args.quick, args.threads)
-        print(f"[{section}] {time.perf_counter() - began:.1f} s", file=sys.stderr, flush=True)
+        conditions["seconds"] = time.perf_counter() - began
+        conditions["load_after"] = [round(x, 2) for x in load_average()]
+        results["conditions"][section] = conditions
+        print(f"[{section}] {conditions['seconds']:.1f} s", file=sys.stderr, flush=True)
     results["load_end"] = [round(x, 2) for x in load_average()]
     results["seconds"] = time.perf_counter() - started
     results["targets"] = targets(results)
@@ -463,6 +505,7 @@ def _flops(quick: bool) -> list[dict[str, Any]]:
     import torch
 
     import pde2net
+    from pde2net.export.onnx import torch_threads
 
     rows = []
     names = inference.QUICK_NETWORKS if quick else tuple(inference.NETWORKS)
@@ -471,7 +514,7 @@ def _flops(quick: bool) -> list[dict[str, Any]]:
         counted = flops_mod.network_flops(compiled.network)
         # an enforced norm bound converges once, on the module's first eval call; that
         # power iteration is not part of inference, so it runs before the count
-        with torch.no_grad():
+        with torch.no_grad(), torch_threads(1):
             compiled.module.eval()(torch.zeros(1, *compiled.network.input.shape))
         rows.append(
             {

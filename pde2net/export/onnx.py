@@ -153,9 +153,17 @@ def optimize(
             if nxt is not None and nxt.op_type == "ReduceSum" and nxt.input[0] == node.output[0]:
                 squares[id(nxt)] = node.input[0]
                 dropped.add(id(node))
-    adjoints: dict[tuple[str, bool], str] = {}
     flips: set[int] = set()
     nodes: list[onnx.NodeProto] = []
+    made: set[str] = set()  # tensors that nodes added by this pass compute
+
+    def emit(op: str, inputs: list[str], output: str, **attrs: object) -> str:
+        """Append a node computing `output`, once however often it is asked for."""
+        if output not in made:
+            made.add(output)
+            nodes.append(onnx.helper.make_node(op, inputs, [output], name=output, **attrs))
+        return output
+
     for node in graph.node:
         if id(node) in dropped:
             continue
@@ -178,16 +186,20 @@ def optimize(
                 nxt = only_consumer(node.output[0])
                 negate = nxt is not None and nxt.op_type == "Neg"
                 out = nxt.output[0] if negate else node.output[0]
-                key = (node.input[1], negate)
-                if key not in adjoints:
-                    adjoints[key] = _adjoint_kernel(nodes, node.input[1], d, negate)
-                    flips.add(d)
-                inputs = [node.input[0], adjoints[key]]
+                # flip(K)ᵀ: swap the channel axes, reverse the spatial ones
+                weight = node.input[1]
+                perm = [1, 0, *range(2, 2 + d)]
+                kernel_t = emit("Transpose", [weight], f"pde2net/{weight}/T", perm=perm)
+                parts = [f"{_FLIP}{d}.{p}" for p in ("starts", "ends", "axes", "steps")]
+                adjoint = emit("Slice", [kernel_t, *parts], f"pde2net/{weight}/adjoint")
+                flips.add(d)
+                if negate:
+                    adjoint = emit("Neg", [adjoint], f"pde2net/{weight}/adjoint/neg")
+                inputs = [node.input[0], adjoint]
                 if len(node.input) > 2 and node.input[2]:
                     bias = node.input[2]
                     if negate:
-                        nodes.append(_node("Neg", [bias], [f"{bias}/neg"], f"{bias}/neg"))
-                        bias = f"{bias}/neg"
+                        bias = emit("Neg", [bias], f"pde2net/{bias}/neg")
                     inputs.append(bias)
                 nodes.append(
                     onnx.helper.make_node(
@@ -230,7 +242,7 @@ def optimize(
                 onnx.numpy_helper.from_array(np.array(value, dtype=np.int64), f"{_FLIP}{d}.{part}")
             )
     # drop what no longer feeds the output (the constant 1 of a Div, say)
-    live = set(outputs)
+    live = set(outputs) | _subgraph_inputs(graph)
     kept: list[onnx.NodeProto] = []
     for node in reversed(nodes):
         if any(name in live for name in node.output):
@@ -256,18 +268,15 @@ def _node(op: str, inputs: list[str], outputs: list[str], name: str) -> onnx.Nod
     return onnx.helper.make_node(op, inputs, outputs, name=name)
 
 
-def _adjoint_kernel(nodes: list[onnx.NodeProto], weight: str, d: int, negate: bool) -> str:
-    """Append the nodes computing flip(K)ᵀ (negated if asked) from K; its tensor name."""
-    transposed, flipped = f"{weight}/T", f"{weight}/adjoint"
-    perm = [1, 0, *range(2, 2 + d)]
-    nodes.append(onnx.helper.make_node("Transpose", [weight], [transposed], perm=perm))
-    nodes[-1].name = transposed
-    parts = [f"{_FLIP}{d}.{p}" for p in ("starts", "ends", "axes", "steps")]
-    nodes.append(_node("Slice", [transposed, *parts], [flipped], flipped))
-    if not negate:
-        return flipped
-    nodes.append(_node("Neg", [flipped], [f"{flipped}/neg"], f"{flipped}/neg"))
-    return f"{flipped}/neg"
+def _subgraph_inputs(graph: onnx.GraphProto) -> set[str]:
+    """Names that control-flow subgraphs (If, Loop, Scan) read, at any depth."""
+    names: set[str] = set()
+    for node in graph.node:
+        for attr in node.attribute:
+            for sub in [attr.g] if attr.HasField("g") else list(attr.graphs):
+                names.update(name for n in sub.node for name in n.input)
+                names |= _subgraph_inputs(sub)
+    return names
 
 
 def _kernel_from(initializers: dict[str, onnx.TensorProto], weight: str) -> list[int]:

@@ -63,11 +63,10 @@ HOSTILE = [
     "training", "parameters", "state_dict", "register_buffer", "K_bias", "K_bound",
     "lam_raw",
 ]  # fmt: skip
-# Module-level collisions the generator does not avoid yet: an activation used as a
-# network layer becomes a module-level function named like the spec's; it must not be
-# `x` (the network's forward variable) or a generated class name. names.function_name
-# gives the name it should use; pde2net/codegen/generate.py does not call it yet.
-KNOWN = {("fn", "x"), ("fn", "Net"), ("fn", "Block4")}
+# An activation used as a network layer becomes a module-level function: it must not be
+# `x` (the network's forward variable) or a generated class name (Net for `network net`,
+# Block4 for `block(4)`): names.function_name. (Found by these tests.)
+LAYER_COLLISIONS = {("fn", "x"), ("fn", "Net"), ("fn", "Block4")}
 
 
 REFUSED = {("pde", "input")}  # a keyword where a layer starts: a located error
@@ -80,7 +79,7 @@ def squares():
         names = {}
         for r, role in enumerate(ROLES):
             name = HOSTILE[(i + r) % len(HOSTILE)]
-            names[role] = ROLES[role] if (role, name) in KNOWN | REFUSED else name
+            names[role] = ROLES[role] if (role, name) in REFUSED else name
         yield pytest.param(names, id="-".join(names.values()))
 
 
@@ -142,7 +141,7 @@ def test_hostile_name_is_a_located_error(role, name):
     assert name in text.splitlines()[err.loc.line - 1], err
 
 
-@pytest.mark.parametrize(("role", "name"), sorted(KNOWN))
+@pytest.mark.parametrize(("role", "name"), sorted(LAYER_COLLISIONS))
 def test_layer_function_named_like_generated_code(role, name):
     build_and_run(TEMPLATE.format(**{**ROLES, role: name}))
 

@@ -176,3 +176,40 @@ def test_compile_quantize_rejects_bad_calibration(tmp_path):
     result = run_cli("compile", str(CIFAR10), "-o", str(tmp_path), "--calibration", str(bad))
     assert result.returncode == 2
     assert "--calibration needs --quantize int8" in result.stderr
+
+
+def test_a_shared_kernel_used_negated_and_not_is_flipped_once():
+    """Two adjoints of one weight, one of them negated, and a bias: one Transpose and
+    one Slice, the same numbers as the ConvTransposes."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    weight = numpy_helper.from_array(rng.standard_normal((4, 3, 3, 3)).astype("f4"), "K")
+    bias = numpy_helper.from_array(rng.standard_normal(3).astype("f4"), "b")
+    pads = {"kernel_shape": [3, 3], "pads": [1, 0, 1, 2]}
+    graph = helper.make_graph(
+        [
+            helper.make_node("ConvTranspose", ["input", "K", "b"], ["t1"], **pads),
+            helper.make_node("Neg", ["t1"], ["n1"]),
+            helper.make_node("ConvTranspose", ["input", "K"], ["t2"], **pads),
+            helper.make_node("Add", ["n1", "t2"], ["output"]),
+        ],
+        "g",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [2, 4, 5, 6])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, None)],
+        [weight, bias],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    optimized = optimize(model)
+    ops = [n.op_type for n in optimized.graph.node]
+    assert ops.count("Transpose") == 1 and ops.count("Slice") == 1
+    assert "ConvTranspose" not in ops
+    x = rng.standard_normal((2, 4, 5, 6)).astype("f4")
+    run = [
+        ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+            None, {"input": x}
+        )[0]
+        for m in (model, optimized)
+    ]
+    np.testing.assert_allclose(run[1], run[0], rtol=1e-5, atol=1e-5)
