@@ -197,7 +197,7 @@ def test_a_shared_kernel_used_negated_and_not_is_flipped_once():
         ],
         "g",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [2, 4, 5, 6])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, None)],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [2, 3, 5, 6])],
         [weight, bias],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
