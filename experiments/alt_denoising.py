@@ -148,21 +148,28 @@ def _mean(result: dict, dim: str, name: str) -> float:
 
 def plot(result: dict, path: Path) -> None:
     plt = common.pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4))
     for ax, dim in zip(axes, ("1d", "2d"), strict=True):
+        runs = [r for r in result["runs"] if r["dim"] == dim]
+        counts = {r["variant"]: r["parameters"] for r in runs}
         for name, kind, *_ in VARIANTS:
-            rs = [r for r in result["runs"] if r["dim"] == dim and r["variant"] == name]
+            rs = [r for r in runs if r["variant"] == name]
             if not rs:
                 continue
             mean, std = common.mean_std([r["test_psnr"] for r in rs])
-            marker = "s" if kind == "resnet" else ("o" if "tau/2" not in name else "^")
-            ax.errorbar(rs[0]["parameters"], mean, yerr=std, fmt=marker, capsize=3, label=name)
-        ax.axhline(result["noisy_psnr"][dim], color="grey", linestyle=":", label="noisy input")
-        ax.set_xscale("log")
+            marker = "s" if kind == "resnet" else ("^" if "tau/2" in name else "o")
+            # spread the variants with equal parameter counts a little along x
+            same = [v for v, n in counts.items() if n == rs[0]["parameters"]]
+            offset = same.index(name) - (len(same) - 1) / 2
+            x = rs[0]["parameters"] * (1 + 0.008 * offset)
+            ax.errorbar(x, mean, yerr=std, fmt=marker, capsize=3, markersize=7, label=name)
         ax.set_xlabel("trainable parameters")
         ax.set_ylabel("test PSNR (dB), mean ± std over seeds")
-        ax.set_title(f"{dim.upper()} denoising (noise σ = 0.1)")
-        ax.legend(fontsize=7)
+        ax.set_title(
+            f"{dim.upper()} denoising, σ = 0.1 (noisy input {result['noisy_psnr'][dim]:.2f} dB)"
+        )
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower left")
     common.savefig(fig, path)
     plt.close(fig)
 
