@@ -18,7 +18,9 @@ def interleaved(
     seed: int = 0,
 ) -> dict[str, list[float]]:
     """Seconds per call of each contender: `rounds` rounds, each running every contender
-    `per_round` times back to back, in a shuffled order per round."""
+    `per_round` times back to back, in a shuffled order per round. The first call after
+    a switch is not timed: the previous runtime's threads may still be spinning (torch's
+    OpenMP pool and onnxruntime's both wait busily for more work for a while)."""
     for fn in contenders.values():
         for _ in range(warmup):
             fn()
@@ -29,6 +31,7 @@ def interleaved(
         rng.shuffle(order)
         for name in order:
             fn = contenders[name]
+            fn()
             for _ in range(per_round):
                 start = time.perf_counter()
                 fn()
