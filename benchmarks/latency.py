@@ -124,7 +124,8 @@ def _child(spec: str, compile_too: bool) -> dict[str, float]:
     mark("import torch, onnx, onnxruntime")
     from pde2net.codegen.generate import generate
     from pde2net.export import certify
-    from pde2net.export.onnx import export_bytes, optimize, torch_threads, verify
+    from pde2net.export.onnx import export_bytes, torch_threads, verify
+    from pde2net.export.rewrite import optimize
 
     generated = generate(network)
     mark("generate")

@@ -1,6 +1,6 @@
 """The levers behind the numbers, each measured on its own on the parabolic CIFAR-10
 network: onnxruntime's graph optimization level, threads and spinning, saving the
-optimized model; pde2net's rewrites of the exported graph (export/onnx.optimize); batch
+optimized model; pde2net's rewrites of the exported graph (export/rewrite.optimize); batch
 norm folding; the exporter; the threads the compile pipeline traces and verifies on;
 and the TV norm's formulation in the generated torch module (the training path)."""
 
@@ -104,15 +104,21 @@ def _custom_ops(model: bytes) -> set[str]:
 
 
 def rewrite_levers(raw: bytes, threads: int, quick: bool) -> dict[str, Any]:
-    """pde2net's own graph rewrites (export/onnx.optimize), one at a time."""
-    from pde2net.export.onnx import optimize_bytes
+    """pde2net's own graph rewrites (export/rewrite.optimize), one at a time."""
+    from pde2net.export.rewrite import optimize_bytes
+
+    def off(*names: str) -> dict[str, bool]:
+        return dict.fromkeys(names, False)
 
     variants = {
         "raw export": raw,
-        "K' as Conv": optimize_bytes(raw, sum_square=False, reciprocal=False),
-        "K' as Conv + ReduceSumSquare": optimize_bytes(raw, reciprocal=False),
-        "all rewrites (written)": optimize_bytes(raw),
-        "ReduceSumSquare + Reciprocal only": optimize_bytes(raw, adjoint_as_conv=False),
+        "K' as Conv": optimize_bytes(
+            raw, **off("sum_square", "reciprocal", "blocked_norm", "annotate")
+        ),
+        "+ ReduceSumSquare, Reciprocal": optimize_bytes(raw, **off("blocked_norm", "annotate")),
+        "+ shapes written (residual Add fused)": optimize_bytes(raw, **off("blocked_norm")),
+        "+ blocked TV norm: all rewrites (written)": optimize_bytes(raw),
+        "all but K' as Conv": optimize_bytes(raw, **off("adjoint_as_conv")),
     }
     lat = _latencies(variants, threads, quick)
     for name, data in variants.items():
@@ -277,7 +283,8 @@ def run(quick: bool, threads: int = 2) -> dict[str, Any]:
     import torch
 
     import pde2net
-    from pde2net.export.onnx import export_bytes, optimize_bytes, torch_threads
+    from pde2net.export.onnx import export_bytes, torch_threads
+    from pde2net.export.rewrite import optimize_bytes
 
     torch.set_num_threads(threads)
     compiled = pde2net.compile_file(str(NETWORKS["parabolic"]))

@@ -343,7 +343,7 @@ def render(results: dict[str, Any]) -> str:
             )
         )
     if lev:
-        out += ["", "pde2net's graph rewrites (export/onnx.optimize):", ""]
+        out += ["", "pde2net's graph rewrites (export/rewrite.optimize):", ""]
         out.append(
             _table(
                 ["model", "bytes", "batch 1 ms", "batch 32 ms"],

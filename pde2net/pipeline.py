@@ -17,11 +17,12 @@ def export_compiled(compiled: Compiled) -> tuple[bytes, dict[str, Any]]:
     import onnx
 
     from pde2net.export import certify
-    from pde2net.export.onnx import OPSET, export_bytes, optimize, torch_threads, verify
+    from pde2net.export.onnx import OPSET, export_bytes, torch_threads, verify
+    from pde2net.export.rewrite import optimize
 
     with torch_threads(1):
         exported = export_bytes(compiled.module, compiled.network)
-        # K' as a Conv on K's flipped kernel, and the other rewrites: see export/onnx.optimize
+        # K' as a Conv on K's flipped kernel, and the other rewrites: see export/rewrite.optimize
         proto = optimize(onnx.load_from_string(exported))
         certify.embed(proto, certify.recipe(compiled, proto))
         model = proto.SerializeToString(deterministic=True)

@@ -1,4 +1,4 @@
-"""The speed levers keep the model's meaning: the graph rewrites of export/onnx.optimize,
+"""The speed levers keep the model's meaning: the graph rewrites of export/rewrite.optimize,
 single-threaded tracing and verification, and int8 quantization."""
 
 from __future__ import annotations
@@ -11,16 +11,10 @@ import pytest
 import torch
 
 import pde2net
+from pde2net.export import tvnorm
 from pde2net.export.certify import certify
-from pde2net.export.onnx import (
-    compare_int8,
-    export_bytes,
-    optimize,
-    optimize_bytes,
-    quantize_int8,
-    torch_threads,
-    verify,
-)
+from pde2net.export.onnx import compare_int8, export_bytes, quantize_int8, torch_threads, verify
+from pde2net.export.rewrite import optimize, optimize_bytes
 from pde2net.pipeline import export_compiled
 from tests.conftest import ROOT, SPECS, run_cli
 
@@ -64,13 +58,14 @@ def test_optimized_model_computes_the_same(spec):
     verification = verify(data, compiled.module, compiled.network, batches=(1, 3))
     assert verification.max_rel_error <= 1e-4
     before, after = onnx.load_from_string(raw).graph, onnx.load_from_string(data).graph
-    # no weight is duplicated: every float initializer of the result was in the export
+    # no weight is duplicated: every float initializer of the result was in the export,
+    # or is one of the blocked TV norm's constants (ones, zeros, its eps)
     floats = {t.name for t in before.initializer if t.data_type == onnx.TensorProto.FLOAT}
-    assert {t.name for t in after.initializer if t.data_type == onnx.TensorProto.FLOAT} <= floats
-    # nothing but the written shapes (value_info) makes the file bigger
-    bare = onnx.load_from_string(data)
-    del bare.graph.value_info[:]
-    assert len(bare.SerializeToString()) < len(raw) + 4096
+    for tensor in after.initializer:
+        if tensor.data_type == onnx.TensorProto.FLOAT and tensor.name not in floats:
+            assert tensor.name.startswith(tvnorm.PREFIX), tensor.name
+            value = onnx.numpy_helper.to_array(tensor)
+            assert value.size == 1 or set(np.unique(value)) <= {0.0, 1.0}, tensor.name
     # a stride-1, ungrouped ConvTranspose is always rewritten; others are left alone
     for node in after.node:
         if node.op_type == "ConvTranspose":
@@ -105,7 +100,10 @@ def test_the_rewrites_can_be_switched_off(cifar10):
     assert "ConvTranspose" in ops(optimize_bytes(raw, adjoint_as_conv=False))
     assert "ReduceSumSquare" not in ops(optimize_bytes(raw, sum_square=False))
     assert "Reciprocal" not in ops(optimize_bytes(raw, reciprocal=False))
-    assert {"ReduceSumSquare", "Reciprocal"} <= ops(optimize_bytes(raw))
+    assert {"ReduceSumSquare", "Reciprocal"} <= ops(optimize_bytes(raw, blocked_norm=False))
+    assert "BatchNormalization" not in ops(optimize_bytes(raw, blocked_norm=False))
+    assert "ReduceSumSquare" not in ops(optimize_bytes(raw))
+    assert "value_info" not in str(onnx.load_from_string(optimize_bytes(raw, annotate=False)))
     assert optimize_bytes(raw) == optimize_bytes(raw)  # deterministic
 
 
@@ -224,7 +222,7 @@ def test_shapes_are_written_in_the_input_s_symbolic_sizes(cifar10, tmp_path):
     import onnxruntime as ort
 
     _, raw = cifar10
-    model = optimize(onnx.load_from_string(raw))
+    model = optimize(onnx.load_from_string(raw), blocked_norm=False)
     shapes = {
         vi.name: [d.dim_param or d.dim_value for d in vi.type.tensor_type.shape.dim]
         for vi in model.graph.value_info
@@ -242,3 +240,74 @@ def test_shapes_are_written_in_the_input_s_symbolic_sizes(cifar10, tmp_path):
     ops = [n.op_type for n in onnx.load(str(tmp_path / "ort.onnx")).graph.node]
     assert "Reshape" not in ops
     assert ops.count("Add") == 18  # the TV norms' eps and bias: no residual Add is left
+
+
+def _ort_optimized_ops(model: bytes, tmp_path) -> list[str]:
+    """The operators of onnxruntime's own optimized graph of `model`."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(tmp_path / "ort.onnx")
+    options.log_severity_level = 3
+    ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    return [f"{n.domain}:{n.op_type}" for n in onnx.load(str(tmp_path / "ort.onnx")).graph.node]
+
+
+def test_the_tv_norms_stay_in_the_blocked_layout(cifar10, tmp_path):
+    """After the blocked TV norm rewrite onnxruntime reorders no tensor into NCHWc after
+    the first convolution; it reorders out only the one-channel sums and the output."""
+    _, raw = cifar10
+    model = optimize(onnx.load_from_string(raw))
+    assert sum(n.op_type == "BatchNormalization" for n in model.graph.node) == 9
+    before = _ort_optimized_ops(optimize_bytes(raw, blocked_norm=False), tmp_path)
+    after = _ort_optimized_ops(model.SerializeToString(), tmp_path)
+    if "com.microsoft.nchwc:Conv" not in after:
+        pytest.skip("onnxruntime has no NCHWc kernels on this CPU")
+    assert before.count("com.microsoft.nchwc:ReorderInput") == 9
+    assert after.count("com.microsoft.nchwc:ReorderInput") == 0
+    assert after.count("com.microsoft.nchwc:ReorderOutput") == 10  # 9 sums + the output
+    assert not {":Relu", ":Add", ":BatchNormalization", ":ReduceSumSquare"} & set(after)
+
+
+def test_the_blocked_tv_norm_computes_the_norm():
+    """The rewrite on a bare norm graph (affine and not) against NumPy."""
+    import onnxruntime as ort
+
+    rng = np.random.default_rng(0)
+    c, eps = 16, 1e-3
+    weight = rng.standard_normal((1, c, 1, 1)).astype(np.float32)
+    bias = rng.standard_normal((1, c, 1, 1)).astype(np.float32)
+    z = rng.standard_normal((2, c, 5, 7)).astype(np.float32)
+    for affine in (True, False):
+        h = onnx.helper
+        nodes = [
+            h.make_node("ReduceSumSquare", ["z", "axes"], ["s"], keepdims=1),
+            h.make_node("Add", ["s", "eps"], ["se"]),
+            h.make_node("Sqrt", ["se"], ["root"]),
+            h.make_node("Reciprocal", ["root"], ["r"]),
+            h.make_node("Mul", ["z", "r"], ["n" if affine else "y"]),
+        ]
+        inits = [
+            onnx.numpy_helper.from_array(np.array([1], np.int64), "axes"),
+            onnx.numpy_helper.from_array(np.array(eps, np.float32), "eps"),
+        ]
+        if affine:
+            nodes += [
+                h.make_node("Mul", ["n", "w"], ["nw"]),
+                h.make_node("Add", ["nw", "b"], ["y"]),
+            ]
+            inits += [onnx.numpy_helper.from_array(weight, "w")]
+            inits += [onnx.numpy_helper.from_array(bias, "b")]
+        spec = h.make_tensor_value_info("z", onnx.TensorProto.FLOAT, ["batch", c, "h", "w"])
+        out = h.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["batch", c, "h", "w"])
+        graph = h.make_graph(nodes, "norm", [spec], [out], inits)
+        model = h.make_model(graph, opset_imports=[h.make_opsetid("", 18)])
+        optimized = optimize(model)
+        assert "ReduceSumSquare" not in {n.op_type for n in optimized.graph.node}
+        session = ort.InferenceSession(
+            optimized.SerializeToString(), providers=["CPUExecutionProvider"]
+        )
+        expected = z / np.sqrt(np.sum(z * z, axis=1, keepdims=True) + eps)
+        if affine:
+            expected = expected * weight + bias
+        np.testing.assert_allclose(session.run(None, {"z": z})[0], expected, rtol=1e-5, atol=1e-6)
