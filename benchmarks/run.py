@@ -23,17 +23,20 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import allocator, inference, int8, latency, levers, machine, memory  # noqa: E402
 from benchmarks import flops as flops_mod  # noqa: E402
-from benchmarks import inference, int8, latency, levers, machine, memory  # noqa: E402
 from benchmarks.timing import cpu_busy, load_average  # noqa: E402
 
-SECTIONS = ("machine", "flops", "inference", "latency", "memory", "int8", "levers")
+SECTIONS = ("machine", "flops", "inference", "allocator", "latency", "memory", "int8", "levers")
 
 # the targets of the issue: (name, threshold, higher is better)
 TARGETS = {
     "onnxruntime vs torch eager, CIFAR-10 parabolic, batch 1": (2.5, True),
     "onnxruntime vs torch eager, CIFAR-10 parabolic, batch 32": (1.5, True),
     "share of FP32 peak at batch 32 (onnxruntime, parabolic)": (0.70, True),
+    "share of the measured FMA ceiling at batch 32 (onnxruntime, parabolic)": (0.70, True),
+    "onnxruntime vs torch eager, batch 32, fresh processes, glibc defaults": (1.5, True),
+    "onnxruntime vs torch eager, batch 32, fresh processes, large blocks kept": (1.5, True),
     "wall time of `pde2net check` (s)": (1.0, False),
     "wall time of `pde2net compile` on the CIFAR-10 spec (s)": (3.0, False),
 }
@@ -226,6 +229,25 @@ def render(results: dict[str, Any]) -> str:
                 ],
             )
         )
+    alloc = results.get("allocator")
+    if alloc:
+        out += [
+            "",
+            f"## torch eager and the C allocator ({alloc['spec']}, batch {alloc['batch']})",
+            "",
+            "The same interleaved timing in fresh processes, alternating glibc's defaults "
+            "and MALLOC_MMAP_THRESHOLD_ = MALLOC_TRIM_THRESHOLD_ = 256 MiB "
+            "(benchmarks/allocator.py):",
+            "",
+        ]
+        rows = []
+        for name in ("glibc defaults", "large blocks kept"):
+            r = alloc[name]
+            each = ", ".join(f"{v:.0f}" for v in r["eager_ms_each"])
+            rows.append([name, r["eager_ms"], each, r["ort_ms"], f"{r['ratio']:.2f}×"])
+        out.append(
+            _table(["allocator", "eager ms", "eager ms per process", "ORT ms", "ORT/eager"], rows)
+        )
     lat = results.get("latency")
     if lat:
         out += ["", f"## Compile latency ({lat['spec']})", ""]
@@ -408,12 +430,19 @@ def targets(results: dict[str, Any]) -> dict[str, Any]:
                 if r["batch"] == 32:
                     measured[keys[1]] = r["ort_speedup_vs_eager"]
                     measured[keys[2]] = r["peak_share"]
+                    ceiling = (results.get("machine") or {}).get("fma_microbenchmark") or {}
+                    if r["gflops"] and ceiling.get("all_cores_gflops"):
+                        measured[keys[3]] = r["gflops"] / ceiling["all_cores_gflops"]
+    alloc = results.get("allocator")
+    if alloc:
+        measured[keys[4]] = alloc["glibc defaults"]["ratio"]
+        measured[keys[5]] = alloc["large blocks kept"]["ratio"]
     lat = results.get("latency")
     if lat:
         if "check" in lat["wall"]:
-            measured[keys[3]] = _median(lat["wall"]["check"])
+            measured[keys[6]] = _median(lat["wall"]["check"])
         if "compile" in lat["wall"]:
-            measured[keys[4]] = _median(lat["wall"]["compile"])
+            measured[keys[7]] = _median(lat["wall"]["compile"])
     out = {}
     for name, (threshold, higher) in TARGETS.items():
         value = measured[name]
@@ -476,6 +505,9 @@ def main(argv: list[str] | None = None) -> int:
             if not peak:
                 peak = machine.derived_peak(machine.cpu_info())["gflops"]
             results["inference"] = inference.run(args.quick, args.threads, peak_gflops=peak)
+        elif section == "allocator":
+            spec = inference.NETWORKS["parabolic"]
+            results["allocator"] = allocator.run(spec, 32, args.threads, args.quick)
         elif section == "latency":
             results["latency"] = latency.run(args.quick)
         elif section == "memory":

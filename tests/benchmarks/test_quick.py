@@ -21,7 +21,8 @@ def test_quick_benchmarks_run_every_section(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     data = json.loads((tmp_path / "results.json").read_text())
-    for section in ("machine", "flops", "inference", "latency", "memory", "int8", "levers"):
+    sections = ("machine", "flops", "inference", "allocator", "latency", "memory", "int8", "levers")
+    for section in sections:
         assert section in data, section
     assert data["machine"]["peak"]["gflops"] > 0
     # FLOPs from the IR agree with torch's own count
@@ -31,6 +32,9 @@ def test_quick_benchmarks_run_every_section(tmp_path):
     assert ("parabolic", 1, "onnxruntime") in runtimes
     assert ("parabolic", 32, "torch eager") in runtimes
     assert all(r["ort_max_rel_deviation"] < 1e-4 for r in data["inference"]["rows"])
+    for setting in ("glibc defaults", "large blocks kept"):
+        assert data["allocator"][setting]["eager_ms"] > 0
+        assert data["allocator"][setting]["ort_ms"] > 0
     stages = data["latency"]["stages"][0]
     assert {"parse", "lower", "analyse", "generate", "export", "verify"} <= set(stages)
     memory = data["memory"]["rows"]
