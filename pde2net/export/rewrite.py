@@ -163,25 +163,31 @@ def optimize(
             graph.initializer.append(
                 onnx.numpy_helper.from_array(np.array(value, dtype=np.int64), f"{FLIP}{d}.{part}")
             )
-    # drop what no longer feeds the output (the constant 1 of a Div, say)
-    live = set(outputs) | subgraph_inputs(graph)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    if blocked_norm:
+        tvnorm.rewrite(graph, shapes.infer(graph)[0])
+    _drop_dead(graph)
+    if annotate:
+        shapes.annotate(graph)
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def _drop_dead(graph: onnx.GraphProto) -> None:
+    """Drop the nodes and initializers that no longer feed the output (the constant 1
+    of a rewritten Div, the eps of a rewritten norm)."""
+    live = {o.name for o in graph.output} | subgraph_inputs(graph)
     kept: list[onnx.NodeProto] = []
-    for node in reversed(nodes):
+    for node in reversed(graph.node):
         if any(name in live for name in node.output):
             live.update(node.input)
             kept.append(node)
     del graph.node[:]
     graph.node.extend(reversed(kept))
-    used = {name for node in graph.node for name in node.input}
-    keep = [c for c in graph.initializer if c.name in used]
+    keep = [c for c in graph.initializer if c.name in live]
     del graph.initializer[:]
     graph.initializer.extend(keep)
-    if blocked_norm:
-        tvnorm.rewrite(graph, shapes.infer(graph)[0])
-    if annotate:
-        shapes.annotate(graph)
-    onnx.checker.check_model(model, full_check=True)
-    return model
 
 
 def optimize_bytes(model: bytes, **rewrites: bool) -> bytes:

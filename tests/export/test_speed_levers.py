@@ -66,6 +66,10 @@ def test_optimized_model_computes_the_same(spec):
             assert tensor.name.startswith(tvnorm.PREFIX), tensor.name
             value = onnx.numpy_helper.to_array(tensor)
             assert value.size == 1 or set(np.unique(value)) <= {0.0, 1.0}, tensor.name
+    # nothing is left dead (onnxruntime warns about unused initializers and constants)
+    read = {name for node in after.node for name in node.input} | {o.name for o in after.output}
+    assert all(t.name in read for t in after.initializer)
+    assert all(name in read for node in after.node for name in node.output)
     # a stride-1, ungrouped ConvTranspose is always rewritten; others are left alone
     for node in after.node:
         if node.op_type == "ConvTranspose":
