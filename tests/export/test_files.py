@@ -141,6 +141,12 @@ import os, signal, sys, time
 from pathlib import Path
 from pde2net.export import files
 
+# the dispositions of an interactive shell's child, whatever this test was started under
+# (nohup ignores SIGHUP; a background job of a script ignores SIGINT)
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
 target = Path(sys.argv[1])
 real_fsync = os.fsync
 calls = []

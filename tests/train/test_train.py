@@ -10,7 +10,10 @@ from tests.conftest import SPECS
 
 
 @pytest.mark.slow
-def test_digits_parabolic_reaches_95_percent_in_3_epochs(tmp_path, cli):
+# with seed 1, a power iteration that stalled below ‖K‖₂ once let the trained K exceed
+# its bound by 0.05 % and the certificate failed
+@pytest.mark.parametrize("seed", [0, 1])
+def test_digits_parabolic_reaches_95_percent_in_3_epochs(tmp_path, cli, seed):
     out = tmp_path / "run"
     result = cli(
         "train",
@@ -21,6 +24,8 @@ def test_digits_parabolic_reaches_95_percent_in_3_epochs(tmp_path, cli):
         "3",
         "--out",
         str(out),
+        "--seed",
+        str(seed),
         "--no-progress",
     )
     assert result.returncode == 0, result.stderr
