@@ -433,6 +433,7 @@ def certify_command(model: str, input_shape: str | None, as_json: bool) -> None:
     help="Processes (torch.distributed).",
 )
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@_budget_options
 def train_command(
     spec: str,
     data_name: str,

@@ -12,7 +12,7 @@ import pytest
 from pde2net.api import check_text
 from pde2net.lang import limits
 from pde2net.lang.errors import SpecError
-from tests.conftest import run_cli
+from tests.conftest import SPECS, run_cli
 
 HUGE_CONV = """\
 network wide {
@@ -168,3 +168,15 @@ def test_cli_options_set_the_budgets(tmp_path):
     )
     assert raised.returncode == 0, raised.stderr
     assert json.loads(raised.stdout)["parameters"] == 37_000_000_010
+
+
+def test_train_takes_the_budgets_too(tmp_path):
+    out = tmp_path / "run"
+    spec = SPECS / "experiments" / "digits_parabolic.pde"
+    result = run_cli(
+        "train", str(spec), "--data", "digits", "--max-parameters", "1000", "--out", str(out)
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"{spec}:19:5: error: block parabolic(c = 16)")
+    assert "over the budget of 1,000" in result.stderr
+    assert not out.exists()
