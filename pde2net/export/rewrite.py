@@ -53,7 +53,6 @@ def optimize(
       of one shape, and only then fuses it into the convolution before it.
 
     The result is checked with the ONNX checker; `verify` then checks it against torch.
-    The keywords switch single rewrites off (benchmarks/ measures each one).
     """
     model = onnx.ModelProto.FromString(model.SerializeToString())
     graph = model.graph
