@@ -26,7 +26,27 @@ class SymmetricLayer:
 
 def symmetric(pde: PDE, eq: Equation) -> SymmetricLayer | None:
     """Match ±c K' σ(N(K v)) (σ and N optional) for a state v; None when it does not fit."""
-    coeff, term = eq.rhs.as_coeff_Mul()
+    return _symmetric_term(pde, eq.rhs)
+
+
+def symmetric_sum(pde: PDE, eq: Equation) -> list[SymmetricLayer] | None:
+    """Match a sum of two or more dissipative symmetric terms on one state,
+    -Σ c_i K_i' σ_i(N_i(K_i v)) (fixed stencils or learned weights, each used once);
+    None when the right-hand side is not such a sum."""
+    if not isinstance(eq.rhs, sympy.Add):
+        return None
+    terms = [_symmetric_term(pde, term) for term in eq.rhs.args]
+    if any(t is None or t.sign > 0 for t in terms):
+        return None
+    forms = [t for t in terms if t is not None]
+    weights = [t.weight for t in forms]
+    if len({t.operand for t in forms}) != 1 or len(set(weights)) != len(weights):
+        return None
+    return forms
+
+
+def _symmetric_term(pde: PDE, expr: sympy.Expr) -> SymmetricLayer | None:
+    coeff, term = expr.as_coeff_Mul()
     if not (coeff.is_number and coeff != 0) or not isinstance(term, ConvT | StencilT):
         return None
     forward = Conv if isinstance(term, ConvT) else Stencil

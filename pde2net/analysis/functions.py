@@ -231,13 +231,45 @@ def _sampled_slopes(expr: sympy.Expr, x: sympy.Symbol) -> Slopes:
     return within_budget(compute, lambda: unknown, SAMPLING_S)
 
 
+def _slope_range(piece: sympy.Expr, x: sympy.Symbol, where: sympy.Set) -> sympy.Set:
+    """The range of σ' over `where`. When σ depends on x only through one affine argument
+    a·x + b (tanh(x/50), sin(3x + 1)) and `where` is the real line, the range is a times
+    the range of g' for σ(x) = g(a·x + b): SymPy finds the latter at once (and caches it
+    for every a), where its limits on the scaled form could take seconds or fail,
+    depending on what ran before."""
+    affine = _affine_argument(piece, x) if where == sympy.S.Reals else None
+    if affine is None:
+        return function_range(sympy.diff(piece, x), x, where)
+    a, g, y = affine
+    rng = function_range(sympy.diff(g, y), y, sympy.S.Reals)
+    low, high = (a * rng.inf, a * rng.sup) if a > 0 else (a * rng.sup, a * rng.inf)
+    return sympy.Interval(low, high)
+
+
+def _affine_argument(
+    expr: sympy.Expr, x: sympy.Symbol
+) -> tuple[sympy.Expr, sympy.Expr, sympy.Symbol] | None:
+    """(a, g, y) with expr = g(a·x + b) if x enters only through one affine argument
+    a·x + b of the functions in expr, a a nonzero number; None otherwise."""
+    arguments = {f.args[0] for f in expr.atoms(sympy.Function) if x in f.free_symbols}
+    if len(arguments) != 1 or any(len(f.args) != 1 for f in expr.atoms(sympy.Function)):
+        return None
+    argument = arguments.pop()
+    a = sympy.diff(argument, x)
+    if argument == x or not a.is_number or a == 0 or x in (argument - a * x).free_symbols:
+        return None
+    y = sympy.Dummy("y", real=True)
+    g = expr.subs(argument, y)
+    return (a, g, y) if x not in g.free_symbols else None
+
+
 def _exact_slopes(expr: sympy.Expr, x: sympy.Symbol) -> Slopes:
     lows, highs, exact = [], [], True
     worst: tuple[float, float] | None = None
     for piece, where in pieces(expr, x):
         d = sympy.diff(piece, x)
         try:
-            rng = function_range(d, x, where)
+            rng = _slope_range(piece, x, where)
             low, high = rng.inf, rng.sup
             if not (low.is_number and high.is_number):
                 raise ValueError(rng)

@@ -148,11 +148,14 @@ def reversibility(title: str) -> Check:
 
 def enforced_bounds(checks: list[Check], block: Block) -> dict[str, float]:
     """‖K‖₂ bounds of the enforced step checks, per weight (the values they carry)."""
-    from pde2net.analysis.forms import symmetric
+    from pde2net.analysis.forms import symmetric, symmetric_sum
 
     bounds: dict[str, float] = {}
-    forms = [symmetric(block.pde, eq) for eq in block.pde.equations]
-    weights = [f.weight for f in forms if f is not None and not f.stencil]
+    forms = []
+    for eq in block.pde.equations:
+        form = symmetric(block.pde, eq)
+        forms += [form] if form is not None else symmetric_sum(block.pde, eq) or []
+    weights = [f.weight for f in forms if not f.stencil]
     for check in checks:
         if check.status == "enforced" and "norm_bound" in check.values:
             for weight in weights:

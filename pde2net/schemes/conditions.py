@@ -2,7 +2,8 @@
 
 - von Neumann: fixed stencils, linear (or linearised) right-hand sides;
 - Euclidean (Alt et al.): u ← u − τ c K' Φ(K u) with 0 ≤ Φ(s)/s ≤ L is non-expansive in
-  ‖·‖₂ when τ c L ‖K‖₂² ≤ 2, monotone Φ or not.
+  ‖·‖₂ when τ c L ‖K‖₂² ≤ 2, monotone Φ or not; for a sum of such terms, when
+  τ Σ c_i L_i ‖K_i‖₂² ≤ 2.
 """
 
 from __future__ import annotations
@@ -119,13 +120,12 @@ def von_neumann(block: Block, eq: Equation, order: int) -> Check | None:
     )
 
 
-def euclidean(block: Block, form: SymmetricLayer, eq: Equation) -> list[Check]:
-    """Alt et al.: 0 ≤ Φ(s)/s ≤ L, then τ c L ‖K‖₂² ≤ 2."""
+def _flux_check(form: SymmetricLayer, name: str) -> Check:
+    """0 ≤ Φ(s)/s ≤ L for the flux Φ of one symmetric term."""
     fn = form.function
     ratio = flux_ratio(fn)
-    deriv = "dtt" if eq.order == 2 else "dt"
-    flux_check = Check(
-        name=f"{deriv}({eq.state}): flux",
+    return Check(
+        name=name,
         formula=f"0 ≤ Φ(s)/s ≤ L for all s ≠ 0  (Φ = {fn.name})",
         condition=f"Φ(s)/s ∈ [{num(ratio.low)}, {num(ratio.high)}]",
         status="proven" if ratio.low >= 0 and ratio.high < sympy.oo else "violated",
@@ -141,9 +141,40 @@ def euclidean(block: Block, form: SymmetricLayer, eq: Equation) -> list[Check]:
         notion=EUCLIDEAN,
         values={"L": num(ratio.high), "low": num(ratio.low)},
     )
+
+
+def _fixed_step(
+    block: Block, name: str, rule: str, measured: str, derivation: str, closed: sympy.Expr
+) -> Check:
+    """The step condition τ ≤ `closed` (in the grid symbol) of fixed stencils: proven or
+    violated at the block's τ."""
+    tau = step_size(block)
+    bound = sympy.simplify(closed.subs(_grid_subs(block)))
+    ok = bool(tau <= bound)
+    return Check(
+        name=name,
+        formula=rule,
+        condition=f"{measured}: τ ≤ {formula(closed)} = {num(bound)}{_grid_text(block)}; "
+        f"τ = {num(tau)}",
+        status="proven" if ok else "violated",
+        reason=f"{derivation} {formula(closed)}; τ = {num(tau)} is "
+        f"{'within' if ok else 'beyond'} it.",
+        notion=EUCLIDEAN,
+        margin=float(bound / tau),
+        values={"tau": float(tau), "bound": float(bound), "closed_form": formula(closed)},
+    )
+
+
+def _derivative(eq: Equation) -> str:
+    return f"{'dtt' if eq.order == 2 else 'dt'}({eq.state})"
+
+
+def euclidean(block: Block, form: SymmetricLayer, eq: Equation) -> list[Check]:
+    """Alt et al.: 0 ≤ Φ(s)/s ≤ L, then τ c L ‖K‖₂² ≤ 2."""
+    flux_check = _flux_check(form, f"{_derivative(eq)}: flux")
     if flux_check.status == "violated":
         return [flux_check]
-    lip = ratio.high
+    lip = flux_ratio(form.function).high
     tau = step_size(block)
     c = form.coefficient
     k = form.weight
@@ -162,20 +193,13 @@ def euclidean(block: Block, form: SymmetricLayer, eq: Equation) -> list[Check]:
         decl = block.pde.stencils[k]
         norm2 = operator_norm_squared(decl)
         closed = sympy.simplify(2 / (c * lip * norm2))
-        bound = sympy.simplify(closed.subs(_grid_subs(block)))
-        ok = bool(tau <= bound)
-        step = Check(
-            name="Euclidean step",
-            formula=rule,
-            condition=f"‖{k}‖₂² = {formula(norm2)}: τ ≤ {formula(closed)} = {num(bound)}"
-            f"{_grid_text(block)}; τ = {num(tau)}",
-            status="proven" if ok else "violated",
-            reason=f"SymPy finds ‖{k}‖₂² = max_θ |ŝ(θ)|² = {formula(norm2)}, so "
-            f"τ ≤ 2/(L‖{k}‖₂²) = {formula(closed)}; τ = {num(tau)} is "
-            f"{'within' if ok else 'beyond'} it.",
-            notion=EUCLIDEAN,
-            margin=float(bound / tau),
-            values={"tau": float(tau), "bound": float(bound), "closed_form": formula(closed)},
+        step = _fixed_step(
+            block,
+            "Euclidean step",
+            rule,
+            f"‖{k}‖₂² = {formula(norm2)}",
+            f"SymPy finds ‖{k}‖₂² = max_θ |ŝ(θ)|² = {formula(norm2)}, so τ ≤ 2/(L‖{k}‖₂²) =",
+            closed,
         )
         return [flux_check, step]
     each = f"‖{k}_j‖₂" if block.copies > 1 else f"‖{k}‖₂"
@@ -197,3 +221,96 @@ def euclidean(block: Block, form: SymmetricLayer, eq: Equation) -> list[Check]:
         values={"tau": float(tau), "norm_bound": float(norm_bound)},
     )
     return [flux_check, step]
+
+
+def euclidean_sum(block: Block, forms: list[SymmetricLayer], eq: Equation) -> list[Check]:
+    """A sum of dissipative flux terms, u ← u − τ Σ c_i K_i' Φ_i(K_i u) with
+    0 ≤ Φ_i(s)/s ≤ L_i: each term's secant Jacobian is symmetric positive semidefinite
+    with norm ≤ c_i L_i ‖K_i‖₂², so their sum has norm ≤ Σ c_i L_i ‖K_i‖₂², and the step
+    is non-expansive in ‖·‖₂ when τ Σ c_i L_i ‖K_i‖₂² ≤ 2. Fixed stencils contribute
+    their exact norms; one learned kernel gets the bound that is left."""
+    checks = [
+        _flux_check(form, f"{_derivative(eq)}: flux {form.function.name} on {form.weight}")
+        for form in forms
+    ]
+    if any(c.status == "violated" for c in checks):
+        return checks
+    tau = step_size(block)
+    fixed = sympy.Integer(0)  # Σ c L ‖S‖₂² over the stencil terms, in the grid symbol
+    learned: list[tuple[SymmetricLayer, sympy.Expr]] = []  # (form, c L) of learned terms
+    for form in forms:
+        weight = form.coefficient * flux_ratio(form.function).high
+        if weight == 0:
+            continue
+        if form.stencil:
+            fixed += weight * operator_norm_squared(block.pde.stencils[form.weight])
+        else:
+            learned.append((form, weight))
+    rule = "τ · Σ_i c_i · L_i · ‖K_i‖₂² ≤ 2"
+    stencils = ", ".join(f.weight for f in forms if f.stencil)
+    closed = sympy.simplify(fixed)
+    used = sympy.simplify(closed.subs(_grid_subs(block)))
+    name = "Euclidean step (sum)"
+    if not learned:
+        sums = f"Σ c L ‖S‖₂² over {stencils} = {formula(closed)}"
+        bound = sympy.simplify(2 / closed)
+        return [*checks, _fixed_step(block, name, rule, sums, f"SymPy finds {sums}, so τ ≤", bound)]
+    fixed_text = f"{num(used)} + " if used != 0 else ""
+    fixed_note = (
+        f"; {stencils} contribute Σ c L ‖S‖₂² = {num(used)}{_grid_text(block)}" if used else ""
+    )
+    room = 2 / tau - used
+    if len(learned) > 1:
+        parts = " + ".join(f"{num(w)} · ‖{f.weight}‖₂²" for f, w in learned)
+        checks.append(
+            Check(
+                name=name,
+                formula=rule,
+                condition=f"{fixed_text}{parts} ≤ {num(2 / tau)}{fixed_note}",
+                status="conditional",
+                reason="Two or more learned kernels share one step: the bound holds only "
+                "while their norms satisfy it together; enforce covers a single learned "
+                "kernel per equation.",
+                notion=EUCLIDEAN,
+            )
+        )
+        return checks
+    form, weight = learned[0]
+    k = form.weight
+    each = f"‖{k}_j‖₂" if block.copies > 1 else f"‖{k}‖₂"
+    if room <= 0:
+        checks.append(
+            Check(
+                name=name,
+                formula=rule,
+                condition=f"{stencils} alone need τ ≤ {num(2 / used)}{_grid_text(block)}; "
+                f"τ = {num(tau)}",
+                status="violated",
+                reason=f"The stencil terms use up the step before {k} adds anything: "
+                f"τ · {num(used)} ≥ 2.",
+                notion=EUCLIDEAN,
+                margin=float(2 / used / tau),
+            )
+        )
+        return checks
+    norm_bound = sympy.sqrt(room / weight)
+    enforced = bool(block.scheme.args.get("enforce"))
+    checks.append(
+        Check(
+            name=name,
+            formula=rule,
+            condition=f"{num(tau)} · ({fixed_text}{num(weight)} · {each}²) ≤ 2, i.e. "
+            f"{each} ≤ {num(norm_bound)}{fixed_note}",
+            status="enforced" if enforced else "conditional",
+            reason=(
+                f"The generated module rescales {k} so that ‖{k}‖₂ ≤ {num(norm_bound)}."
+                if enforced
+                else f"{k} is learned, so the bound holds only while {each} ≤ "
+                f"{num(norm_bound)}; ask for 'enforce = true' to guarantee it."
+            ),
+            notion=EUCLIDEAN,
+            margin=1.0 if enforced else None,
+            values={"tau": float(tau), "norm_bound": float(norm_bound)},
+        )
+    )
+    return checks

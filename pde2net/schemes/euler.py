@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sympy
 
-from pde2net.analysis.forms import SymmetricLayer, symmetric
+from pde2net.analysis.forms import SymmetricLayer, symmetric, symmetric_sum
 from pde2net.analysis.functions import slopes
 from pde2net.analysis.report import Check
 from pde2net.ir import Block
@@ -21,7 +21,7 @@ from pde2net.schemes.common import (
     step_index,
     structure_unknown,
 )
-from pde2net.schemes.conditions import euclidean, von_neumann
+from pde2net.schemes.conditions import euclidean, euclidean_sum, von_neumann
 
 
 @register
@@ -50,6 +50,8 @@ class Euler(Scheme):
             elif form is not None:
                 result.append(monotone_check(form, f"dt({eq.state})"))
                 result.append(self._step(block, form, h))
+            elif (terms := _flux_terms(block, eq)) is not None:
+                result.extend(euclidean_sum(block, terms, eq))
             else:
                 linear = von_neumann(block, eq, order=1)
                 result.append(linear or structure_unknown(eq))
@@ -139,3 +141,12 @@ def _norm_bound(form: SymmetricLayer, h: sympy.Expr) -> sympy.Expr | None:
     if lip == 0 or lip == sympy.oo:
         return None
     return sympy.sqrt(2 / (h * form.coefficient * lip))
+
+
+def _flux_terms(block: Block, eq) -> list[SymmetricLayer] | None:
+    """The terms of a first-order right-hand side that is a sum of dissipative flux or
+    stencil terms (Alt et al.'s Euclidean family), else None."""
+    terms = symmetric_sum(block.pde, eq) if eq.order == 1 else None
+    if terms is None or not all(t.function.flux or t.stencil for t in terms):
+        return None
+    return terms
