@@ -9,6 +9,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -153,7 +154,10 @@ def at_the_bound(tmp_path_factory):
         weight = torch.randn(
             2, 2, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
         )
-        norm = operator_norm(weight.numpy(), [1], [32])
+        # ‖K‖₂ exactly: the largest singular value of the dense matrix of the padded conv
+        eye = torch.eye(2 * 32, dtype=torch.float64).reshape(-1, 2, 32)
+        matrix = F.conv1d(eye, weight, padding=1).reshape(2 * 32, -1)
+        norm = float(torch.linalg.matrix_norm(matrix, ord=2))
         module.block1.K[0].copy_(weight * (bound / norm))
     return module
 
