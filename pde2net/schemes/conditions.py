@@ -239,18 +239,28 @@ def euclidean_sum(block: Block, forms: list[SymmetricLayer], eq: Equation) -> li
     fixed = sympy.Integer(0)  # Σ c L ‖S‖₂² over the stencil terms, in the grid symbol
     learned: list[tuple[SymmetricLayer, sympy.Expr]] = []  # (form, c L) of learned terms
     for form in forms:
-        weight = form.coefficient * flux_ratio(form.function).high
-        if weight == 0:
+        strength = form.coefficient * flux_ratio(form.function).high
+        if strength == 0:
             continue
         if form.stencil:
-            fixed += weight * operator_norm_squared(block.pde.stencils[form.weight])
+            fixed += strength * operator_norm_squared(block.pde.stencils[form.weight])
         else:
-            learned.append((form, weight))
+            learned.append((form, strength))
     rule = "τ · Σ_i c_i · L_i · ‖K_i‖₂² ≤ 2"
     stencils = ", ".join(f.weight for f in forms if f.stencil)
     closed = sympy.simplify(fixed)
     used = sympy.simplify(closed.subs(_grid_subs(block)))
     name = "Euclidean step (sum)"
+    if not learned and closed == 0:
+        zero = Check(
+            name=name,
+            formula=rule,
+            condition="L_i = 0 for every term: the fluxes vanish",
+            status="proven",
+            reason="Every Φ_i = 0, so the step leaves u unchanged for every τ.",
+            notion=EUCLIDEAN,
+        )
+        return [*checks, zero]
     if not learned:
         sums = f"Σ c L ‖S‖₂² over {stencils} = {formula(closed)}"
         bound = sympy.simplify(2 / closed)
@@ -261,7 +271,7 @@ def euclidean_sum(block: Block, forms: list[SymmetricLayer], eq: Equation) -> li
     )
     room = 2 / tau - used
     if len(learned) > 1:
-        parts = " + ".join(f"{num(w)} · ‖{f.weight}‖₂²" for f, w in learned)
+        parts = " + ".join(f"{num(strength)} · ‖{f.weight}‖₂²" for f, strength in learned)
         checks.append(
             Check(
                 name=name,
@@ -275,7 +285,7 @@ def euclidean_sum(block: Block, forms: list[SymmetricLayer], eq: Equation) -> li
             )
         )
         return checks
-    form, weight = learned[0]
+    form, strength = learned[0]
     k = form.weight
     each = f"‖{k}_j‖₂" if block.copies > 1 else f"‖{k}‖₂"
     if room <= 0:
@@ -293,13 +303,13 @@ def euclidean_sum(block: Block, forms: list[SymmetricLayer], eq: Equation) -> li
             )
         )
         return checks
-    norm_bound = sympy.sqrt(room / weight)
+    norm_bound = sympy.sqrt(room / strength)
     enforced = bool(block.scheme.args.get("enforce"))
     checks.append(
         Check(
             name=name,
             formula=rule,
-            condition=f"{num(tau)} · ({fixed_text}{num(weight)} · {each}²) ≤ 2, i.e. "
+            condition=f"{num(tau)} · ({fixed_text}{num(strength)} · {each}²) ≤ 2, i.e. "
             f"{each} ≤ {num(norm_bound)}{fixed_note}",
             status="enforced" if enforced else "conditional",
             reason=(

@@ -171,3 +171,10 @@ def test_the_step_at_the_summed_bound_does_not_grow_the_norm(at_the_bound, seed,
     with torch.no_grad():
         y = at_the_bound(x)
     assert float(y.norm()) <= float(x.norm()) * (1 + 1e-9)
+
+
+def test_vanishing_fluxes_are_stable_for_every_step(tmp_path):
+    spec = TWO_STENCILS.replace("s / (1 + s^2)", "0 * s").replace("tau = 0.25", "tau = 5")
+    check = _step_check(pde2net.check_file(str(_write(tmp_path, spec))))
+    assert check["status"] == "proven"
+    assert "vanish" in check["condition"]
