@@ -47,9 +47,11 @@ class NormBound(nn.Module):
         self.register_buffer("scale", torch.ones(()))
         self._seen: tuple[int, int] | None = None
 
-    @torch.no_grad()
-    def _power_iteration(self, weight: torch.Tensor, iterations: int, tol: float = 0.0) -> None:
-        v, previous = self.v.to(weight.dtype), 0.0
+    def _iterate(
+        self, v: torch.Tensor, weight: torch.Tensor, iterations: int, tol: float
+    ) -> torch.Tensor:
+        """Power iteration on KᵀK from the unit vector v, until the estimate settles."""
+        previous = 0.0
         for _ in range(iterations):
             v = self.conv_t(self.conv(v, weight, padding=self.padding), weight, padding=self.padding)
             estimate = float(torch.linalg.vector_norm(v))
@@ -57,6 +59,11 @@ class NormBound(nn.Module):
             if abs(estimate - previous) <= tol * estimate:
                 break
             previous = estimate
+        return v
+
+    @torch.no_grad()
+    def _power_iteration(self, weight: torch.Tensor, iterations: int, tol: float = 0.0) -> None:
+        v = self._iterate(self.v.to(weight.dtype), weight, iterations, tol)
         self.v = v.to(self.v.dtype)  # new: the previous one may still be in the autograd graph
 
     @torch.no_grad()
@@ -68,19 +75,14 @@ class NormBound(nn.Module):
         singular value). A margin of 1e-6 absorbs the rounding of the kernel to float32."""
         w = weight.double()
         self._power_iteration(w, 1000, tol=1e-12)
-        norm = float(torch.linalg.vector_norm(self.conv(self.v.double(), w, padding=self.padding)))
         start = torch.randn(
             self.v.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
         )
-        v, previous = start / torch.linalg.vector_norm(start), 0.0
-        for _ in range(1000):
-            v = self.conv_t(self.conv(v, w, padding=self.padding), w, padding=self.padding)
-            estimate = float(torch.linalg.vector_norm(v))
-            v = v / max(estimate, 1e-300)
-            if abs(estimate - previous) <= 1e-12 * estimate:
-                break
-            previous = estimate
-        norm = max(norm, float(torch.linalg.vector_norm(self.conv(v, w, padding=self.padding))))
+        fixed = self._iterate(start / torch.linalg.vector_norm(start), w, 1000, 1e-12)
+        norm = max(
+            float(torch.linalg.vector_norm(self.conv(v, w, padding=self.padding)))
+            for v in (self.v.double(), fixed)
+        )
         scale = min(self.bound * (1 - 1e-6) / max(norm, 1e-300), 1.0)
         return torch.tensor(scale, dtype=self.scale.dtype)
 
