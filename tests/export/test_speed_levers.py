@@ -17,6 +17,7 @@ from pde2net.export.onnx import compare_int8, export_bytes, quantize_int8, torch
 from pde2net.export.rewrite import optimize, optimize_bytes
 from pde2net.pipeline import export_compiled
 from tests.conftest import ROOT, SPECS, run_cli
+from tests.export.test_onnx import ancestors
 
 CIFAR10 = SPECS / "ruthotto_haber_2018" / "parabolic_cifar10.pde"
 REWRITTEN = [
@@ -29,19 +30,6 @@ REWRITTEN = [
     SPECS / "alt_2023" / "multigrid.pde",  # strided ConvTranspose (prolongation) stays
     SPECS / "classic" / "perona_malik_1d.pde",  # grouped stencil adjoints stay
 ]
-
-
-def ancestors(graph: onnx.GraphProto, name: str) -> set[str]:
-    producer = {out: node for node in graph.node for out in node.output}
-    seen: set[str] = set()
-    todo = [name]
-    while todo:
-        node = producer.get(todo.pop())
-        for source in node.input if node is not None else ():
-            if source and source not in seen:
-                seen.add(source)
-                todo.append(source)
-    return seen
 
 
 @pytest.fixture(scope="module")
