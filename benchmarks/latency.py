@@ -127,7 +127,7 @@ def _child(spec: str, compile_too: bool) -> dict[str, float]:
     from pde2net.export.onnx import export_bytes, torch_threads, verify
     from pde2net.export.rewrite import optimize
 
-    generated = generate(network)
+    generated = generate(network, checked.analysis)
     mark("generate")
     module = api.build_module(generated.source, generated.class_name)
     mark("build module")

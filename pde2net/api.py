@@ -119,7 +119,7 @@ def build_module(source: str, class_name: str, seed: int = 0) -> torch.nn.Module
 def compile_checked(checked: Checked, reversible: bool = False) -> Compiled:
     from pde2net.codegen.generate import generate
 
-    generated = generate(checked.network, reversible=reversible)
+    generated = generate(checked.network, checked.analysis, reversible=reversible)
     module = build_module(generated.source, generated.class_name)
     return Compiled(checked, generated.source, generated.class_name, module, generated.weights)
 

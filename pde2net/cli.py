@@ -1,6 +1,7 @@
 """The `pde2net` command: parses flags, calls the API, prints, picks the exit code.
 
-Exit codes: 0 stable (or written), 1 a stability condition is violated, 2 a mistake in
+Exit codes: 0 no violated condition (or written), 1 a stability condition is violated (with
+`check --strict`: any block not proven or enforced), 2 a mistake in
 the spec or the command line, 3 the ONNX export failed verification (a pde2net bug).
 """
 
@@ -78,6 +79,17 @@ def _run(action, path: str, pairs: dict[str, str]) -> Any:
     except RecursionError:
         click.echo(f"{path}:1:1: error: the spec nests too deeply", err=True)
         sys.exit(EXIT_SPEC)
+
+
+def _verdict_note(report: dict[str, Any]) -> str:
+    """Why a verdict is short of stable, in a few words."""
+    notes = {
+        "conditional": "depends on learned weights that are not enforced",
+        "unverified": "no theorem covers some block",
+        "violated": "a condition is violated",
+    }
+    note = notes.get(report["verdict"])
+    return f" ({note}; see the report)" if note else ""
 
 
 def _internal(err: BaseException) -> NoReturn:
@@ -178,11 +190,20 @@ _json_option = click.option("--json", "as_json", is_flag=True, help="Print the r
     type=click.Path(dir_okay=False),
     help="Draw |g(θ)| of the stencil blocks (von Neumann) into a PNG file.",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 1 unless every block is proven or enforced (conditional and unverified "
+    "blocks fail too).",
+)
 @_budget_options
-def check(spec: str, pairs: tuple[str, ...], as_json: bool, plot_path: str | None) -> None:
+def check(
+    spec: str, pairs: tuple[str, ...], as_json: bool, plot_path: str | None, strict: bool = False
+) -> None:
     """Parse, validate and analyse SPEC; print the stability report.
 
-    Exit 0 when stable, 1 when a condition is violated, 2 on a spec error.
+    Exit 0 unless a condition is violated (1) or the spec has an error (2); with
+    --strict, also 1 when a block is only conditional or unverified.
     """
     overrides = _overrides(pairs)
     try:
@@ -206,7 +227,8 @@ def check(spec: str, pairs: tuple[str, ...], as_json: bool, plot_path: str | Non
         panels = plot_amplification(checked.network, plot_path)
         message = f"wrote {plot_path}" if panels else "no stencil block to plot"
         click.echo(message, err=as_json)
-    sys.exit(0 if report["stable"] else EXIT_UNSTABLE)
+    failed = report["stable"] is False if strict else report["verdict"] == "violated"
+    sys.exit(EXIT_UNSTABLE if failed else 0)
 
 
 @main.command(name="compile")
@@ -243,7 +265,7 @@ def compile_command(
 ) -> None:
     """Check SPEC, then write DIR/NAME.py, DIR/NAME.onnx and DIR/NAME.report.json.
 
-    Nothing is written when the spec has an error (exit 2) or is unstable (exit 1).
+    Nothing is written when the spec has an error (exit 2) or a violated condition (exit 1).
     """
     overrides = _overrides(pairs)
     if calibration_path is not None and quantize is None:
@@ -255,7 +277,7 @@ def compile_command(
         started = time.perf_counter()
         checked = _run(lambda: check_spec(spec, overrides), spec, overrides)
         report = checked.report
-        if not report["stable"] and not allow_unstable:
+        if report["verdict"] == "violated" and not allow_unstable:
             if as_json:
                 click.echo(json.dumps(report, indent=2, ensure_ascii=False))
             else:
@@ -263,7 +285,7 @@ def compile_command(
 
                 print_report(report, err=True)
             click.echo(
-                f"{spec}: error: the network is unstable; nothing was written "
+                f"{spec}: error: a stability condition is violated; nothing was written "
                 "(pass --allow-unstable to write it anyway)",
                 err=True,
             )
@@ -301,9 +323,10 @@ def compile_command(
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
-    if not report["stable"]:
+    if report["verdict"] == "violated":
         click.echo(
-            f"{spec}: warning: the network is unstable; written because of --allow-unstable",
+            f"{spec}: warning: a stability condition is violated; written because of "
+            "--allow-unstable",
             err=True,
         )
     verification = report["onnx"]
@@ -314,6 +337,7 @@ def compile_command(
         f"at {len(verification['runs'])} input shapes, max relative deviation "
         f"{verification['max_rel_error']:.2e}; {elapsed:.2f} s"
     )
+    click.echo(f"{name}: stability verdict {report['verdict']}{_verdict_note(report)}")
     if "int8" in report:
         against = report["int8"]["against_float"]
         agreement = against.get("top1_agreement")
@@ -458,8 +482,10 @@ def train_command(
     from pde2net.api import check_spec
 
     checked = _run(lambda: check_spec(spec, overrides), spec, overrides)
-    if not checked.report["stable"]:
-        click.echo(f"{spec}: error: the network is unstable; refusing to train it", err=True)
+    if checked.report["verdict"] == "violated":
+        click.echo(
+            f"{spec}: error: a stability condition is violated; refusing to train it", err=True
+        )
         sys.exit(EXIT_UNSTABLE)
     from pde2net.train.distributed import run_training
     from pde2net.train.loop import TrainConfig

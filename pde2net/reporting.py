@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-_STYLE = {"proven": "green", "enforced": "cyan", "conditional": "yellow", "violated": "bold red"}
+_STYLE = {
+    "proven": "green",
+    "enforced": "cyan",
+    "conditional": "yellow",
+    "unverified": "magenta",
+    "violated": "bold red",
+}
 
 
 def print_report(report: dict[str, Any], err: bool = False) -> None:
@@ -13,7 +19,7 @@ def print_report(report: dict[str, Any], err: bool = False) -> None:
     from rich.table import Table
 
     console = Console(stderr=err, highlight=False, width=max(120, Console().width))
-    verdict = "[green]stable[/]" if report["stable"] else "[bold red]unstable[/]"
+    verdict = f"[{_STYLE[report['verdict']]}]{report['verdict']}[/]"
     console.print(
         f"[bold]{report['network']}[/] ({report['spec']}): {report['parameters']:,} trainable "
         f"parameters, input {tuple(report['input_shape'])} -> output "

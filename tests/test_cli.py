@@ -81,7 +81,8 @@ def test_compile_report_contents(cifar10_out):
     assert report["network"] == "parabolic_cifar10"
     assert report["parameters"] == 502570
     assert isinstance(report["parameters"], int)
-    assert report["stable"] is True
+    assert report["verdict"] == "conditional"
+    assert report["stable"] is False
     assert len(report["blocks"]) == 3
     for block in report["blocks"]:
         assert {"name", "scheme", "status", "condition"} <= set(block)
@@ -114,7 +115,8 @@ def test_compile_json_output_parses(tmp_path):
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["network"] == "tiny"
-    assert report["stable"] is True
+    assert report["verdict"] == "conditional"
+    assert report["stable"] is False
     written = json.loads((tmp_path / "out" / "tiny.report.json").read_text(encoding="utf-8"))
     assert report == written
 
@@ -144,7 +146,8 @@ def test_check_json_output_parses():
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["parameters"] == 502570
-    assert report["stable"] is True
+    assert report["verdict"] == "conditional"
+    assert report["stable"] is False
     assert "onnx" not in report  # check never exports
 
 

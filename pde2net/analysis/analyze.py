@@ -24,6 +24,7 @@ def analyze(network: ir.Network) -> Report:
                 parameters=block.parameters,
                 reversible=scheme.reversible,
                 checks=scheme.checks(block),
+                index=block.index,
             )
         )
     return Report(

@@ -1,17 +1,127 @@
-"""The stability report: per-block checks, their statuses, and how they combine."""
+"""The stability report: per-block checks, their statuses, and how they combine.
+
+Everything a later stage needs from the analysis is typed data here: what a check
+requires of the learned weights (`NormCondition`), the step bound it derived
+(`StepBound`), and for every number whether it is exact, a rigorous bound or an estimate
+(`Number`). Code generation, `certify`, plots and the JSON read these fields; nothing
+after the analysis re-runs SymPy.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Literal
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-Status = Literal["proven", "conditional", "enforced", "violated"]
-_SEVERITY = {"proven": 0, "enforced": 1, "conditional": 2, "violated": 3}
+import sympy
+
+Status = Literal["proven", "enforced", "conditional", "unverified", "violated"]
+# The network verdict is the most severe block status, in this order.
+SEVERITY: dict[str, int] = {
+    "proven": 0,
+    "enforced": 1,
+    "conditional": 2,
+    "unverified": 3,
+    "violated": 4,
+}
+Exactness = Literal["exact", "bound", "estimate"]
+
+
+@dataclass(frozen=True)
+class Number:
+    """A number shown in a report, and how it is known.
+
+    `exact`: derived symbolically (`text` holds the closed form); `bound`: a rigorous
+    enclosure's end (interval arithmetic with outward rounding); `estimate`: a sample or
+    a measurement, which never proves anything.
+    """
+
+    value: float
+    kind: Exactness
+    text: str = ""
+
+    @classmethod
+    def exact(cls, expr: object) -> Number:
+        value = sympy.sympify(expr)
+        return cls(_as_float(value), "exact", _text(value))
+
+    @classmethod
+    def bound(cls, value: float) -> Number:
+        return cls(float(value), "bound")
+
+    @classmethod
+    def estimate(cls, value: float) -> Number:
+        return cls(float(value), "estimate")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"value": _json_float(self.value), "kind": self.kind}
+        if self.text:
+            out["text"] = self.text
+        return out
+
+
+@dataclass(frozen=True)
+class NormCondition:
+    """What a block's stability requires of its learned kernels' operator norms.
+
+    kind "each": ‖K‖₂ ≤ bound for every listed weight (each step's copy);
+    kind "product": ‖K₁‖₂ · ‖K₂‖₂ ≤ bound for the two listed weights. `bound` is the
+    exact bound rounded *down* to a float, so keeping a norm within it keeps the exact
+    condition; `text` is the exact closed form.
+    """
+
+    weights: tuple[str, ...]
+    kind: Literal["each", "product"]
+    bound: float
+    text: str = ""
+
+    @classmethod
+    def of(cls, weights: tuple[str, ...], kind: Literal["each", "product"], bound: object):
+        value = sympy.sympify(bound)
+        return cls(tuple(weights), kind, round_down(value), _text(value))
+
+    @property
+    def each(self) -> float:
+        """The bound on each single norm that keeps the condition (√bound for a product)."""
+        if self.kind == "each":
+            return self.bound
+        return math.nextafter(math.sqrt(self.bound), 0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "weights": list(self.weights),
+            "kind": self.kind,
+            "bound": _json_float(self.bound),
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class StepBound:
+    """A step-size condition derived for this block: τ ≤ bound (τ < bound when strict)."""
+
+    tau: Number
+    bound: Number
+    strict: bool = False
+    closed_form: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tau": self.tau.to_dict(),
+            "bound": self.bound.to_dict(),
+            "strict": self.strict,
+            "closed_form": self.closed_form,
+        }
 
 
 @dataclass
 class Check:
-    """One condition: the formula, the same with numbers plugged in, and the verdict."""
+    """One condition: the formula, the same with numbers plugged in, and the verdict.
+
+    `values` are the numbers the condition shows, each a `Number` (exact, bound or
+    estimate); `requires` is what the check leaves to the learned weights, and `step`
+    the step bound it derived.
+    """
 
     name: str
     formula: str
@@ -20,7 +130,23 @@ class Check:
     reason: str
     notion: str = ""
     margin: float | None = None
-    values: dict[str, object] = field(default_factory=dict)
+    values: dict[str, Number] = field(default_factory=dict)
+    requires: NormCondition | None = None
+    step: StepBound | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "formula": self.formula,
+            "condition": self.condition,
+            "status": self.status,
+            "reason": self.reason,
+            "notion": self.notion,
+            "margin": None if self.margin is None else _json_float(self.margin),
+            "values": {k: _value_dict(v) for k, v in self.values.items()},
+            "requires": self.requires.to_dict() if self.requires else None,
+            "step": self.step.to_dict() if self.step else None,
+        }
 
 
 @dataclass
@@ -32,18 +158,37 @@ class BlockReport:
     parameters: int
     reversible: bool
     checks: list[Check]
+    index: int = 0
 
     @property
     def status(self) -> Status:
-        return max((c.status for c in self.checks), key=_SEVERITY.__getitem__, default="proven")
+        return max((c.status for c in self.checks), key=SEVERITY.__getitem__, default="proven")
 
     @property
     def condition(self) -> str:
-        """The first violated condition, else the scheme's own (last) one, numbers
-        plugged in."""
-        violated = [c for c in self.checks if c.status == "violated"]
-        chosen = violated[0] if violated else (self.checks[-1] if self.checks else None)
-        return chosen.condition if chosen else "none"
+        """The most severe check's condition (the scheme's own, last one among equals),
+        numbers plugged in."""
+        if not self.checks:
+            return "none"
+        worst = SEVERITY[self.status]
+        chosen = [c for c in self.checks if SEVERITY[c.status] == worst]
+        return (chosen[0] if self.status != "proven" else chosen[-1]).condition
+
+    def norm_conditions(self, status: Status | None = None) -> list[NormCondition]:
+        """The conditions on learned norms, of checks with `status` (default: all)."""
+        return [
+            c.requires
+            for c in self.checks
+            if c.requires is not None and (status is None or c.status == status)
+        ]
+
+    def enforced_bounds(self) -> dict[str, float]:
+        """Per learned weight, the tightest ‖K‖₂ bound that enforcement keeps."""
+        bounds: dict[str, float] = {}
+        for cond in self.norm_conditions("enforced"):
+            for weight in cond.weights:
+                bounds[weight] = min(bounds.get(weight, math.inf), cond.each)
+        return bounds
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -55,7 +200,7 @@ class BlockReport:
             "equations": self.equations,
             "parameters": self.parameters,
             "reversible": self.reversible,
-            "checks": [asdict(c) for c in self.checks],
+            "checks": [c.to_dict() for c in self.checks],
         }
 
 
@@ -70,17 +215,68 @@ class Report:
     blocks: list[BlockReport]
 
     @property
+    def verdict(self) -> Status:
+        """The most severe block status (proven for a network without blocks)."""
+        return max((b.status for b in self.blocks), key=SEVERITY.__getitem__, default="proven")
+
+    @property
     def stable(self) -> bool:
-        return all(b.status != "violated" for b in self.blocks)
+        """Every block proven or enforced."""
+        return SEVERITY[self.verdict] <= SEVERITY["enforced"]
+
+    @property
+    def violated(self) -> bool:
+        return self.verdict == "violated"
+
+    def block(self, index: int) -> BlockReport:
+        return next(b for b in self.blocks if b.index == index)
 
     def to_dict(self) -> dict[str, object]:
         return {
             "network": self.network,
             "spec": self.spec,
             "parameters": self.parameters,
+            "verdict": self.verdict,
             "stable": self.stable,
             "input_shape": self.input_shape,
             "output_shape": self.output_shape,
             "constants": self.constants,
             "blocks": [b.to_dict() for b in self.blocks],
         }
+
+
+def round_down(value: object) -> float:
+    """The largest float ≤ an exact (SymPy) non-negative value; inf stays inf."""
+    value = sympy.sympify(value)
+    if value in (sympy.oo, sympy.zoo):
+        return math.inf
+    f = _as_float(value)
+    if math.isfinite(f) and sympy.Rational(f) > value:
+        f = math.nextafter(f, -math.inf)
+    return f
+
+
+def _as_float(value: sympy.Expr) -> float:
+    if value in (sympy.oo, sympy.zoo):
+        return math.inf
+    if value == -sympy.oo:
+        return -math.inf
+    return float(value.evalf(30)) if hasattr(value, "evalf") else float(value)
+
+
+def _text(value: sympy.Expr) -> str:
+    return sympy.sstr(value).replace("**", "^")
+
+
+def _json_float(value: float) -> float | str:
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
+
+
+def _value_dict(value: object) -> object:
+    if isinstance(value, Number):
+        return value.to_dict()
+    return value

@@ -10,6 +10,7 @@ from pathlib import Path
 import sympy
 
 from pde2net import __version__, ir
+from pde2net.analysis.report import Report
 from pde2net.codegen import runtime
 from pde2net.codegen.names import class_name, function_name, python_name
 from pde2net.codegen.printer import TorchPrinter, number
@@ -27,13 +28,14 @@ class Generated:
     weights: dict[int, dict[str, str]]
 
 
-def generate(network: ir.Network, reversible: bool = False) -> Generated:
+def generate(network: ir.Network, report: Report, reversible: bool = False) -> Generated:
     """The module's source, formatted by ruff; the same IR always gives the same bytes.
 
-    With `reversible`, leapfrog and Verlet blocks train through a backward pass that
+    The analysis `report` says which norm bounds enforcement keeps (its typed
+    conditions; nothing here re-derives them). With `reversible`, leapfrog and Verlet blocks train through a backward pass that
     reconstructs their states instead of storing them.
     """
-    gen = _Generator(network, reversible)
+    gen = _Generator(network, report, reversible)
     source = format_source(gen.source())
     return Generated(source, gen.network_class, gen.weight_attributes)
 
@@ -64,8 +66,9 @@ def _docstring(text: str) -> str:
 
 
 class _Generator:
-    def __init__(self, network: ir.Network, reversible: bool = False) -> None:
+    def __init__(self, network: ir.Network, report: Report, reversible: bool = False) -> None:
         self.network = network
+        self.report = report
         self.reversible = reversible
         self.network_class = class_name(network.name)
         self.helpers: set[str] = set()
@@ -238,7 +241,7 @@ class _BlockWriter:
             eq.state: python_name(f"f_{eq.state}" if multiple else "f", taken)
             for eq in pde.equations
         }
-        self.bounds = self.scheme.norm_bounds(block)
+        self.bounds = gen.report.block(block.index).enforced_bounds()
 
     def source(self) -> str:
         block, pde = self.block, self.block.pde

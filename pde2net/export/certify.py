@@ -30,11 +30,12 @@ def recipe(compiled: Any, model: onnx.ModelProto) -> dict[str, Any]:
         module_block = getattr(compiled.module, f"block{block.index}")
         conditions = []
         for check in report["checks"]:
-            values = check["values"]
-            if "norm_bound" not in values and "product_bound" not in values:
+            requires = check["requires"]  # the typed condition the analysis left to K
+            if requires is None:
                 continue
             weights = {}
-            for name, attr in attrs.items():
+            for name in requires["weights"]:
+                attr = attrs[name]
                 decl = block.pde.weights[name]
                 names = [
                     _initializer_for(
@@ -46,8 +47,8 @@ def recipe(compiled: Any, model: onnx.ModelProto) -> dict[str, Any]:
             conditions.append(
                 {
                     "check": check["name"],
-                    "kind": "product" if "product_bound" in values else "each",
-                    "bound": values.get("product_bound", values.get("norm_bound")),
+                    "kind": requires["kind"],
+                    "bound": requires["bound"],
                     "weights": weights,
                 }
             )

@@ -92,10 +92,6 @@ class Scheme:
         """The stability conditions for this block, derived from its expressions."""
         raise NotImplementedError
 
-    def norm_bounds(self, block: Block) -> dict[str, float]:
-        """Upper bounds on ‖K‖₂ per weight that enforcement keeps true (empty: none)."""
-        return {}
-
     def init_lines(self, block: Block) -> list[str]:
         """Extra lines for the generated block's __init__ (buffers of the scheme)."""
         return []

@@ -144,20 +144,3 @@ def reversibility(title: str) -> Check:
         reason="Each step can be solved backwards exactly, so the generated module has an "
         "inverse() that reconstructs the block's input from its output.",
     )
-
-
-def enforced_bounds(checks: list[Check], block: Block) -> dict[str, float]:
-    """‖K‖₂ bounds of the enforced step checks, per weight (the values they carry)."""
-    from pde2net.analysis.forms import symmetric, symmetric_sum
-
-    bounds: dict[str, float] = {}
-    forms = []
-    for eq in block.pde.equations:
-        form = symmetric(block.pde, eq)
-        forms += [form] if form is not None else symmetric_sum(block.pde, eq) or []
-    weights = [f.weight for f in forms if not f.stencil]
-    for check in checks:
-        if check.status == "enforced" and "norm_bound" in check.values:
-            for weight in weights:
-                bounds.setdefault(weight, float(check.values["norm_bound"]))
-    return bounds

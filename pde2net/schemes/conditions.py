@@ -12,7 +12,7 @@ import sympy
 
 from pde2net.analysis.forms import SymmetricLayer
 from pde2net.analysis.functions import flux_ratio
-from pde2net.analysis.report import Check
+from pde2net.analysis.report import Check, NormCondition, Number
 from pde2net.analysis.vonneumann import (
     linear_symbol,
     operator_norm_squared,
@@ -218,7 +218,8 @@ def euclidean(block: Block, form: SymmetricLayer, eq: Equation) -> list[Check]:
         ),
         notion=EUCLIDEAN,
         margin=1.0 if enforced else None,
-        values={"tau": float(tau), "norm_bound": float(norm_bound)},
+        values={"tau": Number.exact(tau), "norm_bound": Number.exact(norm_bound)},
+        requires=NormCondition.of((k,), "each", norm_bound),
     )
     return [flux_check, step]
 
@@ -320,7 +321,8 @@ def euclidean_sum(block: Block, forms: list[SymmetricLayer], eq: Equation) -> li
             ),
             notion=EUCLIDEAN,
             margin=1.0 if enforced else None,
-            values={"tau": float(tau), "norm_bound": float(norm_bound)},
+            values={"tau": Number.exact(tau), "norm_bound": Number.exact(norm_bound)},
+            requires=NormCondition.of((k,), "each", norm_bound),
         )
     )
     return checks

@@ -7,7 +7,7 @@ import sympy
 
 from pde2net.analysis.forms import SymmetricLayer, symmetric, symmetric_sum
 from pde2net.analysis.functions import slopes
-from pde2net.analysis.report import Check
+from pde2net.analysis.report import Check, NormCondition
 from pde2net.ir import Block
 from pde2net.lang.args import ArgSpec
 from pde2net.schemes import register
@@ -15,7 +15,6 @@ from pde2net.schemes.base import Frame, Scheme
 from pde2net.schemes.common import (
     LIPSCHITZ,
     anti_dissipative,
-    enforced_bounds,
     monotone_check,
     num,
     step_index,
@@ -89,7 +88,7 @@ class Euler(Scheme):
             )
         bound = _norm_bound(form, h)
         plugged = f"{num(h)} · {scale}{num(lip)} · {each}² ≤ 2, i.e. {each} ≤ {num(bound)}"
-        values["norm_bound"] = float(bound)
+        requires = NormCondition.of((k,), "each", bound)
         if block.scheme.args.get("enforce"):
             return Check(
                 name="forward Euler step",
@@ -101,6 +100,7 @@ class Euler(Scheme):
                 notion=LIPSCHITZ,
                 margin=1.0,
                 values=values,
+                requires=requires,
             )
         return Check(
             name="forward Euler step",
@@ -111,12 +111,8 @@ class Euler(Scheme):
             f"{num(bound)}; ask for 'enforce = true' to guarantee it.{norm_note}",
             notion=LIPSCHITZ,
             values=values,
+            requires=requires,
         )
-
-    def norm_bounds(self, block: Block) -> dict[str, float]:
-        if not block.scheme.args.get("enforce"):
-            return {}
-        return enforced_bounds(self.checks(block), block)
 
     def methods(self, block: Block, frame: Frame) -> list[list[str]]:
         h = num(block.scheme.args["h"])

@@ -90,9 +90,6 @@ class FED(Scheme):
         )
         return [*explicit, cycle]
 
-    def norm_bounds(self, block: Block) -> dict[str, float]:
-        return Euler().norm_bounds(explicit_equivalent(block, float(block.scheme.args["tau_max"])))
-
     def methods(self, block: Block, frame: Frame) -> list[list[str]]:
         (u,) = frame.states
         taus = fed_steps(block.steps, float(block.scheme.args["tau_max"]))

@@ -52,9 +52,6 @@ class FSI(Scheme):
             ),
         ]
 
-    def norm_bounds(self, block: Block) -> dict[str, float]:
-        return Euler().norm_bounds(explicit_equivalent(block, float(block.scheme.args["tau"])))
-
     def methods(self, block: Block, frame: Frame) -> list[list[str]]:
         (u,) = frame.states
         tau = num(block.scheme.args["tau"])

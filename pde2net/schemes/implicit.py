@@ -11,7 +11,7 @@ import sympy
 
 from pde2net.analysis.forms import SymmetricLayer, symmetric
 from pde2net.analysis.functions import flux_ratio
-from pde2net.analysis.report import Check
+from pde2net.analysis.report import Check, NormCondition, Number
 from pde2net.analysis.vonneumann import operator_norm_squared
 from pde2net.ir import Act, Block, Conv, ConvT, Stencil, StencilT
 from pde2net.lang.args import ArgSpec
@@ -140,7 +140,7 @@ class Implicit(Scheme):
                 status="proven" if ok else "violated",
                 reason=f"The fixed-point map contracts exactly when τ < {formula(closed)}.",
                 margin=float(bound / tau),
-                values={"tau": float(tau), "bound": float(bound)},
+                values={"tau": Number.exact(tau), "bound": Number.exact(bound)},
             )
         norm_bound = sympy.sqrt(1 / (tau * cl))
         return Check(
@@ -149,7 +149,8 @@ class Implicit(Scheme):
             condition=f"‖{k}‖₂ < {num(norm_bound)}",
             status="conditional",
             reason=f"{k} is learned: the iteration contracts only while ‖{k}‖₂ < {num(norm_bound)}.",
-            values={"norm_bound": float(norm_bound)},
+            values={"norm_bound": Number.exact(norm_bound)},
+            requires=NormCondition.of((k,), "each", norm_bound),
         )
 
     def methods(self, block: Block, frame: Frame) -> list[list[str]]:

@@ -7,7 +7,7 @@ import sympy
 
 from pde2net.analysis.forms import SymmetricLayer, symmetric
 from pde2net.analysis.functions import slopes
-from pde2net.analysis.report import Check
+from pde2net.analysis.report import Check, NormCondition
 from pde2net.ir import Block
 from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
@@ -85,7 +85,6 @@ class Leapfrog(Scheme):
                 notion=LIPSCHITZ,
                 values=values,
             )
-        values["norm_bound"] = float(bound)
         root = num(sympy.sqrt(c * lip))
         plugged = f"{num(h)} · {root} · {each} ≤ 2, i.e. {each} ≤ {num(bound)}"
         enforced = bool(block.scheme.args.get("enforce"))
@@ -103,17 +102,8 @@ class Leapfrog(Scheme):
             notion=LIPSCHITZ,
             margin=1.0 if enforced else None,
             values=values,
+            requires=NormCondition.of((k,), "each", bound),
         )
-
-    def norm_bounds(self, block: Block) -> dict[str, float]:
-        if not block.scheme.args.get("enforce"):
-            return {}
-        (eq,) = block.pde.equations
-        form = symmetric(block.pde, eq)
-        if form is None or form.sign > 0:
-            return {}
-        bound = _norm_bound(form, sympy.nsimplify(block.scheme.args["h"]))
-        return {} if bound is None else {form.weight: float(bound)}
 
     def methods(self, block: Block, frame: Frame) -> list[list[str]]:
         (u,) = frame.states

@@ -8,7 +8,7 @@ import sympy
 
 from pde2net.analysis.forms import SymmetricLayer, states_used, symmetric
 from pde2net.analysis.functions import slopes
-from pde2net.analysis.report import Check
+from pde2net.analysis.report import Check, NormCondition
 from pde2net.ir import Block
 from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
@@ -116,7 +116,6 @@ class Verlet(Scheme):
             )
         product = 2 / (h * lip)
         each = sympy.sqrt(product)
-        values.update({"product_bound": float(product), "norm_bound": float(each)})
         plugged = f"{num(h)} · {num(lip)} · {norms} ≤ 2, i.e. {norms} ≤ {num(product)}"
         enforced = bool(block.scheme.args.get("enforce"))
         return Check(
@@ -134,17 +133,8 @@ class Verlet(Scheme):
             notion=LIPSCHITZ,
             margin=1.0 if enforced else None,
             values=values,
+            requires=NormCondition.of((k1, k2), "product", product),
         )
-
-    def norm_bounds(self, block: Block) -> dict[str, float]:
-        if not block.scheme.args.get("enforce"):
-            return {}
-        checks = self.checks(block)
-        step = next((c for c in checks if c.name == "Verlet step"), None)
-        if step is None or "norm_bound" not in step.values:
-            return {}
-        forms = [symmetric(block.pde, eq) for eq in block.pde.equations]
-        return {f.weight: float(step.values["norm_bound"]) for f in forms if f is not None}
 
     def methods(self, block: Block, frame: Frame) -> list[list[str]]:
         y, z = frame.states
