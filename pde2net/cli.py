@@ -411,9 +411,12 @@ def certify_command(model: str, input_shape: str | None, as_json: bool) -> None:
         for block in result["blocks"]:
             for check in block["checks"]:
                 verdict = "holds" if check["holds"] else "VIOLATED"
+                if "margin" not in check:  # the analysis verdict: nothing was measured
+                    verdict = "cannot be certified"
+                margin = f", margin {check['margin']:.3g}" if "margin" in check else ""
                 click.echo(
                     f"{block['name']} ({block['scheme']}, grid {tuple(block['spatial'])}): "
-                    f"{check['check']}: {check['condition']}, margin {check['margin']:.3g}: {verdict}"
+                    f"{check['check']}: {check['condition']}{margin}: {verdict}"
                 )
         overall = "certified stable" if result["certified"] else "NOT certified"
         click.echo(f"{model}: {overall} at input {tuple(result['input_shape'])}")

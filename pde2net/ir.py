@@ -353,6 +353,18 @@ class SchemeCall:
     args: dict[str, object]
     loc: Loc
     given: tuple[str, ...] = ()  # the arguments the spec wrote (the rest are defaults)
+    exact: dict[str, sympy.Expr] = field(default_factory=dict)  # numeric args, exact
+
+    def number(self, name: str) -> sympy.Expr:
+        """A numeric argument as an exact SymPy number: spec numbers and `--set` values
+        are exact decimals (0.0625000001 stays that, never rounded to 1/16), and
+        comparisons with derived bounds are decided in exact arithmetic."""
+        value = self.exact.get(name, self.args[name])
+        if isinstance(value, sympy.Basic):
+            return value
+        if isinstance(value, bool | int):
+            return sympy.Integer(int(value))
+        return sympy.Rational(repr(float(value)))  # the shortest decimal of the float
 
     @property
     def text(self) -> str:

@@ -52,11 +52,12 @@ def recipe(compiled: Any, model: onnx.ModelProto) -> dict[str, Any]:
                     "weights": weights,
                 }
             )
-        if conditions:
+        if conditions or report["status"] in ("unverified", "violated"):
             blocks.append(
                 {
                     "name": report["name"],
                     "scheme": report["scheme"],
+                    "status": report["status"],
                     "spatial": list(block.shape[1:]),
                     "conditions": conditions,
                 }
@@ -130,6 +131,15 @@ def certify(model_path: str, input_shape: list[int] | None = None) -> dict[str, 
             for n, s, d in zip(shape[1:], block["spatial"], declared[1:], strict=True)
         ]
         results = []
+        if block.get("status") in ("unverified", "violated"):
+            # no measurement of the weights can certify a block the analysis could not
+            results.append(
+                {
+                    "check": "analysis verdict",
+                    "condition": f"the analysis found this block {block['status']}",
+                    "holds": False,
+                }
+            )
         for condition in block["conditions"]:
             norms = {
                 name: [
@@ -160,6 +170,7 @@ def certify(model_path: str, input_shape: list[int] | None = None) -> dict[str, 
             {
                 "name": block["name"],
                 "scheme": block["scheme"],
+                "status": block.get("status"),
                 "spatial": spatial,
                 "checks": results,
             }

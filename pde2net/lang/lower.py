@@ -695,9 +695,17 @@ class Lowering:
                 call,
             )
         values = {k: _plain(v) for k, v in bound.values.items()}
+        exact = {
+            k: v
+            for k, v in bound.values.items()
+            if isinstance(v, sympy.Basic) and not isinstance(v, sympy.logic.boolalg.Boolean)
+        }
+        call_ir = ir.SchemeCall(
+            scheme_name, values, loc_of(scheme_call, self.file), tuple(bound.nodes), exact
+        )
         block = ir.Block(
             pde,
-            ir.SchemeCall(scheme_name, values, loc_of(scheme_call, self.file), tuple(bound.nodes)),
+            call_ir,
             shape,
             loc_of(call, self.file),
         )

@@ -13,13 +13,30 @@ LIPSCHITZ = "Lipschitz stability (Ruthotto & Haber): ‖Y(T) − Ỹ(T)‖ ≤ M
 
 
 def num(value: object) -> str:
-    """A number as a person would write it: 1, 0.5, 1.41421, ∞."""
+    """A number as a person would write it: 1, 0.5, 0.0625000001 (a terminating decimal
+    in full, up to 17 digits, so that τ just over a bound never prints as the bound),
+    1.41421 (six digits of anything else), ∞."""
     value = sympy.sympify(value)
     if value in (sympy.oo, sympy.zoo):
         return "∞"
+    if value == -sympy.oo:
+        return "-∞"
     if value.is_Integer:
         return str(int(value))
+    if value.is_Rational and _terminates(value.q):
+        digits = sympy.Float(value, 30)
+        text = f"{digits:.17f}".rstrip("0").rstrip(".") if abs(value) >= 1e-4 else ""
+        if text and sympy.Rational(text) == value:
+            return text
     return f"{float(value):.6g}"
+
+
+def _terminates(q: int) -> bool:
+    """Whether p/q has a finite decimal expansion (q has no prime factors but 2 and 5)."""
+    for prime in (2, 5):
+        while q % prime == 0:
+            q //= prime
+    return q == 1
 
 
 def monotone_check(form: SymmetricLayer, what: str) -> Check:

@@ -42,7 +42,7 @@ def _grid_text(block: Block) -> str:
 
 
 def step_size(block: Block) -> sympy.Expr:
-    return sympy.nsimplify(block.scheme.args["h"])
+    return block.scheme.number("h")
 
 
 def von_neumann(block: Block, eq: Equation, order: int) -> Check | None:
@@ -174,6 +174,10 @@ def euclidean(block: Block, form: SymmetricLayer, eq: Equation) -> list[Check]:
     flux_check = _flux_check(form, f"{_derivative(eq)}: flux")
     if flux_check.status == "violated":
         return [flux_check]
+    if form.norm:
+        from pde2net.schemes.norms import normalised_step
+
+        return [flux_check, normalised_step(block, form, "Euclidean step", "τ · L · ‖K‖₂² ≤ 2")]
     lip = flux_ratio(form.function).high
     tau = step_size(block)
     c = form.coefficient

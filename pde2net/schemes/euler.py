@@ -12,6 +12,7 @@ from pde2net.ir import Block
 from pde2net.lang.args import ArgSpec
 from pde2net.schemes import register
 from pde2net.schemes.base import Frame, Scheme
+from pde2net.schemes.norms import normalised_step
 from pde2net.schemes.common import (
     LIPSCHITZ,
     anti_dissipative,
@@ -36,7 +37,7 @@ class Euler(Scheme):
     )
 
     def checks(self, block: Block) -> list[Check]:
-        h = sympy.nsimplify(block.scheme.args["h"])
+        h = block.scheme.number("h")
         result: list[Check] = []
         for eq in block.pde.equations:
             form = symmetric(block.pde, eq)
@@ -57,6 +58,8 @@ class Euler(Scheme):
         return result
 
     def _step(self, block: Block, form: SymmetricLayer, h: sympy.Expr) -> Check:
+        if form.norm:
+            return normalised_step(block, form, "forward Euler step", "h · L_σ · ‖K‖₂² ≤ 2")
         fn = form.function
         lip = slopes(fn).high
         c = form.coefficient

@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import sympy
+
 from pde2net.analysis.report import Check
 from pde2net.ir import Block
 from pde2net.lang.args import ArgSpec
@@ -48,7 +50,8 @@ def explicit_equivalent(block: Block, tau: float) -> Block:
         "shared": block.shared,
         "enforce": block.scheme.args.get("enforce", False),
     }
-    call = dataclasses.replace(block.scheme, name="euler", args=args, given=("h",))
+    exact = {"h": tau if isinstance(tau, sympy.Basic) else sympy.Rational(repr(tau))}
+    call = dataclasses.replace(block.scheme, name="euler", args=args, given=("h",), exact=exact)
     return dataclasses.replace(block, scheme=call)
 
 
@@ -67,7 +70,7 @@ class FED(Scheme):
 
     def checks(self, block: Block) -> list[Check]:
         n, tau_max = block.steps, float(block.scheme.args["tau_max"])
-        explicit = Euler().checks(explicit_equivalent(block, tau_max))
+        explicit = Euler().checks(explicit_equivalent(block, block.scheme.number("tau_max")))
         taus = fed_steps(n, tau_max)
         stable = all(c.status != "violated" for c in explicit)
         nonlinear = bool(block.pde.functions)

@@ -33,7 +33,7 @@ class FSI(Scheme):
 
     def checks(self, block: Block) -> list[Check]:
         n, tau = block.steps, float(block.scheme.args["tau"])
-        explicit = Euler().checks(explicit_equivalent(block, tau))
+        explicit = Euler().checks(explicit_equivalent(block, block.scheme.number("tau")))
         stable = all(c.status != "violated" for c in explicit)
         return [
             *explicit,

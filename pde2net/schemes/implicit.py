@@ -77,7 +77,7 @@ class Implicit(Scheme):
     def checks(self, block: Block) -> list[Check]:
         form = form_of(block)
         ratio = flux_ratio(form.function)
-        tau = sympy.nsimplify(block.scheme.args["tau"])
+        tau = block.scheme.number("tau")
         c, lip = form.coefficient, ratio.high
         spd = ratio.low >= 0
         step = Check(

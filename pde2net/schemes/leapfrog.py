@@ -13,6 +13,7 @@ from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
 from pde2net.schemes import register
 from pde2net.schemes.base import Frame, Scheme
+from pde2net.schemes.norms import normalised_step
 from pde2net.schemes.common import (
     LIPSCHITZ,
     anti_dissipative,
@@ -48,7 +49,7 @@ class Leapfrog(Scheme):
             )
 
     def checks(self, block: Block) -> list[Check]:
-        h = sympy.nsimplify(block.scheme.args["h"])
+        h = block.scheme.number("h")
         (eq,) = block.pde.equations
         form = symmetric(block.pde, eq)
         linear = von_neumann(block, eq, order=2)
@@ -65,6 +66,8 @@ class Leapfrog(Scheme):
         ]
 
     def _step(self, block: Block, form: SymmetricLayer, h: sympy.Expr) -> Check:
+        if form.norm:
+            return normalised_step(block, form, "leapfrog step", "h · √(L_σ) · ‖K‖₂ ≤ 2")
         lip = slopes(form.function).high
         k = form.weight
         each = f"‖{k}_j‖₂" if block.copies > 1 else f"‖{k}‖₂"
@@ -108,7 +111,7 @@ class Leapfrog(Scheme):
     def methods(self, block: Block, frame: Frame) -> list[list[str]]:
         (u,) = frame.states
         prev = f"{u}_prev"
-        h = sympy.nsimplify(block.scheme.args["h"])
+        h = block.scheme.number("h")
         h2 = "" if h == 1 else f"{num(h**2)} * "
         index = step_index(block)
         steps = block.steps

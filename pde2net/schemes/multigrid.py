@@ -58,7 +58,7 @@ class Multigrid(Scheme):
 
     def checks(self, block: Block) -> list[Check]:
         step = Implicit().checks(_as_implicit(block))[0]
-        omega = sympy.nsimplify(block.scheme.args["omega"])
+        omega = block.scheme.number("omega")
         ok = bool(0 < omega <= 1)
         args = block.scheme.args
         smoother = Check(

@@ -14,6 +14,7 @@ from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
 from pde2net.schemes import register
 from pde2net.schemes.base import Frame, Scheme
+from pde2net.schemes.norms import normalised_step
 from pde2net.schemes.common import (
     LIPSCHITZ,
     monotone_check,
@@ -57,7 +58,7 @@ class Verlet(Scheme):
                 )
 
     def checks(self, block: Block) -> list[Check]:
-        h = sympy.nsimplify(block.scheme.args["h"])
+        h = block.scheme.number("h")
         forms = [symmetric(block.pde, eq) for eq in block.pde.equations]
         result: list[Check] = []
         for eq, form in zip(block.pde.equations, forms, strict=True):
@@ -92,6 +93,9 @@ class Verlet(Scheme):
         )
 
     def _step(self, block: Block, first: SymmetricLayer, second: SymmetricLayer, h) -> Check:
+        for form in (first, second):
+            if form.norm:
+                return normalised_step(block, form, "Verlet step", "h · L_σ · ‖K₁‖₂ ‖K₂‖₂ ≤ 2")
         l1, l2 = slopes(first.function).high, slopes(second.function).high
         lip = sympy.sqrt(first.coefficient * l1 * second.coefficient * l2)
         k1, k2 = first.weight, second.weight
