@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from pde2net.api import Compiled
+    from pde2net.api import Checked, Compiled
 
 
 def check_file(path: str, set: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -35,4 +35,20 @@ def compile_file(
     return compile_(path, set=set, reversible=reversible)
 
 
-__all__ = ["__version__", "check_file", "compile_file"]
+def check_text(text: str, file: str = "<spec>", set: dict[str, Any] | None = None) -> Checked:
+    """Parse, lower and analyse spec text: `.report` (dict), `.analysis` (typed)."""
+    from pde2net.api import check_text as check
+
+    return check(text, file, set)
+
+
+def compile_text(
+    text: str, file: str = "<spec>", set: dict[str, Any] | None = None, reversible: bool = False
+) -> Compiled:
+    """Compile spec text, as `compile_file`."""
+    from pde2net.api import compile_text as compile_
+
+    return compile_(text, file, set, reversible=reversible)
+
+
+__all__ = ["__version__", "check_file", "check_text", "compile_file", "compile_text"]

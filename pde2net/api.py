@@ -124,6 +124,16 @@ def compile_checked(checked: Checked, reversible: bool = False) -> Compiled:
     return Compiled(checked, generated.source, generated.class_name, module, generated.weights)
 
 
+def compile_text(
+    text: str,
+    file: str = "<spec>",
+    overrides: Mapping[str, object] | None = None,
+    reversible: bool = False,
+) -> Compiled:
+    """Check, generate and build spec text (as `compile_file`)."""
+    return compile_checked(check_text(text, file, overrides), reversible=reversible)
+
+
 def compile_file(
     path: str | Path,
     set: Mapping[str, object] | None = None,
