@@ -313,6 +313,8 @@ def compile_command(
     except Exception as err:
         from pde2net.export.onnx import VerificationError
 
+        if isinstance(err, SpecError):  # found while verifying: the network overflows
+            _fail_spec(err, checked.text if err.loc and err.loc.file == spec else None)
         if isinstance(err, VerificationError):
             click.echo(
                 f"{spec}: error: ONNX verification failed: {err}; nothing was written", err=True
@@ -509,6 +511,8 @@ def train_command(
         run_training(
             spec, overrides, data_name, config, out_dir, nproc=nproc, reversible=reversible
         )
+    except SpecError as err:  # the trained network overflows on the verifier's inputs
+        _fail_spec(err, checked.text if err.loc and err.loc.file == spec else None)
     except ValueError as err:
         click.echo(f"{spec}: error: {err}", err=True)
         sys.exit(EXIT_SPEC)

@@ -425,6 +425,15 @@ class InputSpec:
     kind: Literal["signal", "image", "vector"]
     shape: tuple[int, ...]  # (channels, *spatial)
     loc: Loc
+    # `input image(1, 64, 64) in [0, 1]`: the data's range, exact (None: standard normal)
+    range: tuple[sympy.Expr, sympy.Expr] | None = None
+
+    @property
+    def range_text(self) -> str:
+        if self.range is None:
+            return "standard-normal inputs"
+        low, high = (f"{float(v):g}" for v in self.range)
+        return f"inputs drawn uniformly from [{low}, {high}]"
 
     @property
     def dims(self) -> int:

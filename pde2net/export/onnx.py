@@ -137,9 +137,11 @@ def verify(
     channels = network.input.shape[0]
     for spatial in verification_shapes(network):
         for batch in batches:
-            x = torch.randn(batch, channels, *spatial, generator=generator)
+            x = sample_inputs(network, (batch, channels, *spatial), generator)
             with torch.no_grad():
                 expected = module(x).numpy()
+            if not np.all(np.isfinite(expected)):
+                raise overflow_error(module, network, x)
             (got,) = session.run(["output"], {"input": x.numpy()})
             if got.shape != expected.shape:
                 raise VerificationError(
@@ -167,10 +169,63 @@ def verify(
 
 
 def calibration_inputs(network: ir.Network, samples: int = 64, seed: int = 2) -> np.ndarray:
-    """Standard-normal inputs at the declared shape: the calibration data when none is
-    given (the distribution `verify` draws from)."""
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((samples, *network.input.shape)).astype(np.float32)
+    """Inputs at the declared shape from the data's declared range (standard normal
+    when the spec declares none): the calibration data when none is given, drawn as
+    `verify` draws."""
+    generator = torch.Generator().manual_seed(seed)
+    return sample_inputs(network, (samples, *network.input.shape), generator).numpy()
+
+
+def sample_inputs(
+    network: ir.Network, shape: tuple[int, ...], generator: torch.Generator
+) -> torch.Tensor:
+    """Inputs the network is for: uniform on `input … in [low, high]`, else N(0, 1)."""
+    if network.input.range is None:
+        return torch.randn(*shape, generator=generator)
+    low, high = (float(v) for v in network.input.range)
+    return low + (high - low) * torch.rand(*shape, generator=generator)
+
+
+def overflow_error(module: torch.nn.Module, network: ir.Network, x: torch.Tensor) -> Exception:
+    """The network's own overflow on the verifier's inputs, as a located spec problem:
+    the first layer whose output is not finite, found by rerunning with hooks."""
+    from pde2net.lang.errors import SpecError
+
+    first: list[str] = []
+
+    def hook(name: str):
+        def check(_module: torch.nn.Module, _inputs: object, output: object) -> None:
+            tensor = isinstance(output, torch.Tensor)
+            if not first and tensor and not bool(torch.isfinite(output).all()):
+                first.append(name)
+
+        return check
+
+    handles = [child.register_forward_hook(hook(n)) for n, child in module.named_children()]
+    try:
+        with torch.no_grad():
+            module(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    where, loc = "the network", network.input.loc
+    blocks = {f"block{b.index}": b for b in network.blocks}
+    if first and first[0] in blocks:
+        block = blocks[first[0]]
+        where, loc = f"{block.label} by {block.scheme.text}", block.loc
+    elif first:
+        where = f"layer {first[0]}"
+    hint = (
+        "declare the range of the data, e.g. `input image(1, 64, 64) in [0, 1]`, "
+        "and the verifier draws from it"
+        if network.input.range is None
+        else "the scheme is not stable on this range"
+    )
+    return SpecError(
+        f"the network overflows on {network.input.range_text} of shape {tuple(x.shape)}: "
+        f"{where} is the first to give non-finite values ({hint})",
+        loc,
+    )
 
 
 def quantize_int8(model: bytes, calibration: np.ndarray, batch: int = 8) -> bytes:

@@ -14,6 +14,7 @@ from pde2net.lang.args import LARGEST, REQUIRED, SMALLEST, ArgSpec, Bound, bind
 from pde2net.lang.builtins import ACTIVATIONS
 from pde2net.lang.errors import SpecError, did_you_mean
 from pde2net.lang.expressions import (
+    FLOAT32_LARGEST,
     Evaluator,
     FunctionTemplate,
     Node,
@@ -523,7 +524,7 @@ class Lowering:
         )
 
     def _input(self, stmt: Tree, ev: Evaluator) -> ir.InputSpec:
-        layer = stmt.children[0]
+        layer, low_node, high_node = [*stmt.children, None, None][:3]
         call, scheme = layer.children
         if scheme is not None:
             raise self.error("the input line takes no scheme", scheme)
@@ -536,7 +537,26 @@ class Lowering:
             )
         bound = bind(word, call_args(call.children[1]), INPUTS[word], ev, call)
         shape = tuple(int(v) for v in bound.values.values())  # type: ignore[call-overload]
-        return ir.InputSpec(word, shape, loc_of(call, self.file))  # type: ignore[arg-type]
+        data_range = None
+        if low_node is not None and high_node is not None:
+            ends = []
+            for node in (low_node, high_node):
+                value = real_number(ev.scalar(node))
+                if value is None or not value.is_number or abs(value) > FLOAT32_LARGEST:
+                    raise self.error(
+                        "the input range needs finite numbers within ±1e30 (the network "
+                        "computes in float32)",
+                        node,
+                    )
+                ends.append(value)
+            if not ends[0] < ends[1]:
+                raise self.error(
+                    f"the input range [{float(ends[0]):g}, {float(ends[1]):g}] is empty: "
+                    "write [low, high] with low < high",
+                    low_node,
+                )
+            data_range = (ends[0], ends[1])
+        return ir.InputSpec(word, shape, loc_of(call, self.file), data_range)  # type: ignore[arg-type]
 
     def _layer(
         self, layer: Tree, shape: tuple[int, ...], dims: int, out: list[ir.Layer], ev: Evaluator
