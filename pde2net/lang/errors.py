@@ -24,19 +24,38 @@ class SpecError(Exception):
         # Lines as the parser counts them (only "\n" ends one, unlike str.splitlines).
         source_lines = source_lines_of(source) if source is not None else []
         if self.loc and 1 <= self.loc.line <= len(source_lines):
-            text = printable(source_lines[self.loc.line - 1])
-            gutter = f"{self.loc.line:>5} | "
-            lines.append(gutter + text)
             width = 1
             if self.loc.end_column and self.loc.end_column > self.loc.column:
                 width = self.loc.end_column - self.loc.column
-            pad = "".join(c if c == "\t" else " " for c in text[: self.loc.column - 1])
+            text, column, width = clip(
+                printable(source_lines[self.loc.line - 1]), self.loc.column, width
+            )
+            gutter = f"{self.loc.line:>5} | "
+            lines.append(gutter + text)
+            pad = "".join(c if c == "\t" else " " for c in text[: column - 1])
             lines.append(" " * (len(gutter) - 2) + "| " + pad + "^" + "~" * (width - 1))
         lines.extend(printable(f"note: {note}") for note in self.notes)
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return f"{self.loc}: error: {self.message}" if self.loc else f"error: {self.message}"
+
+
+LINE_WIDTH = 160  # the most of a source line an error shows
+
+
+def clip(text: str, column: int, width: int) -> tuple[str, int, int]:
+    """A window of at most LINE_WIDTH characters of `text` around the caret at `column`
+    (1-based) spanning `width`, with `…` where it was cut; the caret's new column and
+    width. An error on a 10 MB line shows a line, not 10 MB."""
+    if len(text) <= LINE_WIDTH:
+        return text, column, width
+    width = min(width, LINE_WIDTH // 2)
+    start = max(0, min(column - 1 - LINE_WIDTH // 4, len(text) - LINE_WIDTH + 2))
+    window = text[start : start + LINE_WIDTH - 2]
+    head = "…" if start > 0 else ""
+    tail = "…" if start + len(window) < len(text) else ""
+    return head + window + tail, column - start + len(head), width
 
 
 def source_lines_of(source: str) -> list[str]:

@@ -58,7 +58,7 @@ class NewlinePostLex:
         previous: str | None = None
         self.recent, self.open = [], []
         for token in stream:
-            count += 1
+            count += token.type != "_NL"  # line breaks and comments are not tokens that cost
             if count > MAX_TOKENS:
                 raise TooManyTokens(token)
             if token.type == "_NL":
