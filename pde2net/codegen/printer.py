@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import sympy
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
@@ -21,10 +23,16 @@ _TORCH_FUNCTIONS = {
 
 
 def number(value: sympy.Expr) -> str:
-    """A numeric literal: integers stay integers, everything else is a float."""
-    if value.is_Integer:
+    """A numeric literal: small integers stay integers, everything else is a float
+    (1e300 as a float, not 301 digits). The front end refuses numbers beyond float64
+    (`lang.expressions.number_problem`); one that still is not finite here is a bug,
+    never the bare name `inf` that a spec name could capture."""
+    if value.is_Integer and abs(int(value)) < 2**53:
         return str(int(value))
-    return repr(float(value))
+    result = float(value)
+    if not math.isfinite(result):
+        raise ValueError(f"the number {value} does not fit a float")
+    return repr(result)
 
 
 class TorchPrinter(StrPrinter):

@@ -97,7 +97,9 @@ def _value(spec: ArgSpec, node: Node, ev: Evaluator, what: str) -> object:
     shape = node.data if isinstance(node, Tree) else "token"
     if spec.kind == "kernel":
         if shape == "kernel_arg":
-            sizes = tuple(int(s) for s in str(node.children[0]).split("x"))
+            parts = str(node.children[0]).split("x")
+            # a 5,000-digit size is not an int Python converts (nor a kernel)
+            sizes = tuple(int(s) if len(s) <= 6 else 10**6 for s in parts)
         else:
             sizes = (_integer(spec, node, ev, what),)
         for size in sizes:

@@ -131,7 +131,9 @@ def number(token: Token, file: str) -> sympy.Rational:
     """An exact rational from a numeric literal (1e-3 is 1/1000, not a float)."""
     text = str(token)
     mantissa, _, exponent = text.lower().partition("e")
-    if exponent and abs(int(exponent)) > 300:
+    # 1e308 is in range and 0.001e310 too; the exponent is bounded first so that no
+    # huge power (or a 5,000-digit int conversion) is ever computed
+    if exponent and (len(exponent.lstrip("+-")) > 6 or abs(int(exponent)) > 2 * MAX_DIGITS):
         raise SpecError(f"number {text} is out of range", loc_of(token, file))
     if len(mantissa) > MAX_DIGITS:
         raise SpecError(
@@ -350,10 +352,15 @@ class Evaluator:
         return SpecError(message, loc_of(node, self.file), notes)
 
     def checked(self, value: sympy.Expr, node: Node) -> sympy.Expr:
-        """A computed value, refused at `node` when it is a number out of range."""
-        problem = number_problem(value)
-        if problem is not None:
-            raise self.error(f"the value of {_shown(node)} {problem}", node)
+        """A computed value, refused at `node` when it is a number out of range, or when
+        arithmetic folded an out-of-range number into it (x · e^700 · e^700 has the
+        coefficient e^1400, which would print as `inf`). Numbers deeper down were
+        checked when they were built, so one level suffices."""
+        parts = [value] if value.is_number else [a for a in value.args if a.is_number]
+        for part in parts:
+            problem = number_problem(part)
+            if problem is not None:
+                raise self.error(f"the value of {_shown(node)} {problem}", node)
         return value
 
     # -- scalar context -------------------------------------------------------------

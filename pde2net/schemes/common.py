@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import sympy
 
 from pde2net.analysis.forms import SymmetricLayer
-from pde2net.analysis.functions import below_identity, slope_at, slopes
-from pde2net.analysis.report import Check
+from pde2net.analysis.functions import (
+    below_identity,
+    number,
+    param_reason,
+    shown,
+    slope_at,
+    slopes,
+)
+from pde2net.analysis.report import Check, Number
 from pde2net.ir import Block, Equation
 
 LIPSCHITZ = "Lipschitz stability (Ruthotto & Haber): ‖Y(T) − Ỹ(T)‖ ≤ M ‖Y(0) − Ỹ(0)‖"
@@ -21,9 +30,9 @@ def num(value: object) -> str:
         return "∞"
     if value == -sympy.oo:
         return "-∞"
-    if value.is_Integer:
+    if value.is_Integer and abs(value) < 10**15:
         return str(int(value))
-    if value.is_Rational and _terminates(value.q):
+    if value.is_Rational and value.q > 1 and _terminates(value.q):
         digits = sympy.Float(value, 30)
         text = f"{digits:.17f}".rstrip("0").rstrip(".") if abs(value) >= 1e-4 else ""
         if text and sympy.Rational(text) == value:
@@ -39,45 +48,66 @@ def _terminates(q: int) -> bool:
     return q == 1
 
 
-def monotone_check(form: SymmetricLayer, what: str) -> Check:
-    """Theorem 1's continuous condition: σ non-decreasing, proven or refuted by SymPy."""
+def monotone_check(form: SymmetricLayer, what: str, params: Mapping | None = None) -> Check:
+    """Theorem 1's continuous condition: σ non-decreasing. Proven from an exact range
+    (SymPy) or a rigorous enclosure of σ'; refuted by a rigorously confirmed negative
+    slope; a sampled σ' proves nothing (unverified)."""
     fn = form.function
-    s = slopes(fn)
+    s = slopes(fn, params)
     formula = f"σ'(x) ≥ 0 for all x  (σ = {fn.name})"
-    if s.monotone and s.exact:
+    name = f"{what}: σ monotone"
+    derivative = sympy.diff(fn.expr, fn.var)
+    how = "SymPy bounds" if s.exact else "interval arithmetic (arb) bounds"
+    if s.monotone and s.uniform:
         return Check(
-            name=f"{what}: σ monotone",
+            name=name,
             formula=formula,
-            condition=f"inf σ' = {num(s.low)} ≥ 0",
+            condition=f"inf σ' {'=' if s.exact else '≥'} {shown(s.low, s.kind)} ≥ 0",
             status="proven",
-            reason=f"SymPy bounds σ' = {sympy.diff(fn.expr, fn.var)} below by {num(s.low)}, "
-            "so the continuous flow is stable (Theorem 1).",
+            reason=f"{how} σ' = {derivative} below by {num(s.low)}, so the continuous flow "
+            "is stable (Theorem 1).",
             notion=LIPSCHITZ,
-            values={"inf_slope": num(s.low), "sup_slope": num(s.high)},
+            values={"inf_slope": number(s.low, s.kind), "sup_slope": number(s.high, s.kind)},
         )
-    if s.worst_at is not None and s.low < 0:
-        point = s.worst_at
-        value = sympy.diff(fn.expr, fn.var)
-        at = slope_at(fn, point)
+    if s.depends_on and not s.uniform:
         return Check(
-            name=f"{what}: σ monotone",
+            name=name,
             formula=formula,
-            condition=f"σ'({point:g}) = {at:.6g} < 0",
+            condition=f"inf σ' = {shown(s.low, s.kind)} at {s.at_values}"
+            if s.at_values
+            else "depends on a learned parameter",
+            status="conditional",
+            reason=param_reason(s, s.monotone if s.sound else None) + ".",
+            notion=LIPSCHITZ,
+        )
+    if s.refuted and s.worst_at is not None:
+        point = s.worst_at
+        at = slope_at(fn, point)
+        at_text = f"{at:.6g}" if at is not None else shown(s.low, s.kind)
+        return Check(
+            name=name,
+            formula=formula,
+            condition=f"σ'({point:g}) = {at_text} < 0",
             status="violated",
-            reason=f"{fn.name} is not monotone non-decreasing: σ'(x) = {value} is "
-            f"{at:.6g} at x = {point:g}, so -K' σ(K u) is not a gradient flow of a convex "
+            reason=f"{fn.name} is not monotone non-decreasing: σ'(x) = {derivative} is "
+            f"{at_text} at x = {point:g}, so -K' σ(K u) is not a gradient flow of a convex "
             "energy and Theorem 1 does not apply.",
             notion=LIPSCHITZ,
-            values={"counterexample_x": point, "slope_there": at, "inf_slope": num(s.low)},
+            values={
+                "counterexample_x": Number.exact(sympy.Rational(point)),
+                "slope_there": Number.estimate(at) if at is not None else None,
+                "inf_slope": number(s.low, s.kind),
+            },
         )
     return Check(
-        name=f"{what}: σ monotone",
+        name=name,
         formula=formula,
         condition="undecided",
-        status="conditional",
-        reason=f"SymPy could not bound σ' = {sympy.diff(fn.expr, fn.var)}; "
-        "sampling on [-10, 10] found no negative slope.",
+        status="unverified",
+        reason=f"Neither SymPy nor interval arithmetic could bound σ' = {derivative} "
+        f"({s.note}); sampling found no confirmed negative slope, which proves nothing.",
         notion=LIPSCHITZ,
+        values={"inf_slope": number(s.low, s.kind)} if s.low != -sympy.oo else {},
     )
 
 
@@ -100,16 +130,26 @@ def anti_dissipative(form: SymmetricLayer, eq: Equation) -> Check:
 
 
 def theorem2_check(form: SymmetricLayer, block: Block, what: str) -> Check:
-    """Theorem 2 (second order): |σ(x)| ≤ |x|, proven or refuted with SymPy."""
+    """Theorem 2 (second order): |σ(x)| ≤ |x|, proven (SymPy or a rigorous enclosure) or
+    refuted (a rigorously confirmed point); otherwise unverified."""
     fn = form.function
-    verdict = below_identity(fn)
+    verdict = below_identity(fn, block.pde.params)
     formula = f"|σ(x)| ≤ |x| for all x  (σ = {fn.name})"
     note = (
         " Theorem 2 assumes time-constant weights; this block has per-step weights."
         if block.copies > 1
         else ""
     )
-    if verdict.holds:
+    if verdict.depends_on and not verdict.uniform:
+        return Check(
+            name=f"{what}: |σ(x)| ≤ |x|",
+            formula=formula,
+            condition=f"{verdict.how} at {verdict.at_values}",
+            status="conditional",
+            reason=param_reason(verdict, verdict.holds) + f" ({verdict.how}).{note}",
+            notion=LIPSCHITZ,
+        )
+    if verdict.holds and verdict.kind != "estimate":
         return Check(
             name=f"{what}: |σ(x)| ≤ |x|",
             formula=formula,
@@ -127,13 +167,15 @@ def theorem2_check(form: SymmetricLayer, block: Block, what: str) -> Check:
             reason=f"{fn.name} grows faster than the identity ({verdict.how}), so Theorem 2 "
             "does not apply.",
             notion=LIPSCHITZ,
-            values={"counterexample_x": verdict.counterexample},
+            values={"counterexample_x": Number.exact(sympy.Rational(verdict.counterexample))}
+            if verdict.counterexample is not None
+            else {},
         )
     return Check(
         name=f"{what}: |σ(x)| ≤ |x|",
         formula=formula,
         condition="undecided",
-        status="conditional",
+        status="unverified",
         reason=verdict.how + ".",
         notion=LIPSCHITZ,
     )
@@ -146,9 +188,10 @@ def structure_unknown(eq: Equation) -> Check:
         name=f"{deriv}({eq.state}): structure",
         formula="f(u) = -K' σ(N(K u))",
         condition=f"{deriv}({eq.state}) = {eq.text} is not of that form",
-        status="conditional",
+        status="unverified",
         reason="pde2net knows no stability theorem for this right-hand side (it is not "
-        "the symmetric layer -K' σ(K u)), so the step is not checked.",
+        "the symmetric layer -K' σ(K u), a linear stencil system, nor a semilinear "
+        "equation), so the step is not checked.",
     )
 
 

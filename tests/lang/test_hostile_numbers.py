@@ -1,0 +1,71 @@
+"""Hostile numbers: every number that reaches generated code is a finite float literal or
+a located error; nothing becomes an internal error or the bare name `inf`."""
+
+from __future__ import annotations
+
+import pytest
+import sympy
+
+import pde2net
+from pde2net.codegen.printer import number
+from pde2net.lang.errors import SpecError
+
+SPEC = """fn e({var}) = {body}
+pde heat {{
+    state u[1]
+    grid h
+    weight K : conv({kernel}, 1 -> 1)
+    dt(u) = lap u - 1e-3 * e(u)
+}}
+const h = 1
+network heat_1d {{
+    input signal(1, 16)
+    heat by euler(h = 0.25, steps = 2)
+    output identity
+}}
+"""
+
+
+def _spec(var: str = "x", body: str = "x", kernel: str = "3") -> str:
+    return SPEC.format(var=var, body=body, kernel=kernel)
+
+
+def test_1e308_is_in_range_as_documented():
+    pde2net.check_text(_spec(body="1e308 * x"), "n.pde")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "line", "message"),
+    [
+        ({"var": "inf", "body": "inf * exp(700) * exp(700)"}, 1, "out of range"),
+        ({"body": "x * 1e" + "9" * 5000}, 1, "out of range"),
+        ({"body": "x * 1e-" + "9" * 5000}, 1, "out of range"),
+        ({"kernel": "3x" + "9" * 5000}, 5, "kernel size"),
+        ({"kernel": "9" * 5000}, 5, "more than 1000 digits"),
+    ],
+)
+def test_hostile_numbers_are_located_errors(kwargs, line, message):
+    with pytest.raises(SpecError) as info:
+        pde2net.check_text(_spec(**kwargs), "n.pde")
+    assert info.value.loc.line == line
+    assert message in info.value.message
+
+
+def test_cli_exit_code_for_a_5000_digit_exponent(tmp_path, cli):
+    spec = tmp_path / "n.pde"
+    spec.write_text(_spec(body="x * 1e" + "9" * 5000))
+    result = cli("check", str(spec))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(sympy.Integer(10) ** 300, "1e+300"), (sympy.Integer(3), "3"), (sympy.Rational(1, 4), "0.25")],
+)
+def test_printed_literals_are_floats_or_small_ints(value, text):
+    assert number(value) == text
+
+
+def test_a_non_finite_literal_is_never_printed():
+    with pytest.raises(ValueError):
+        number(sympy.Integer(10) ** 400)
