@@ -1,5 +1,5 @@
 """`python -m pde2net` is the `pde2net` command."""
 
-from pde2net.cli import main
+from pde2net.entry import main
 
 main()

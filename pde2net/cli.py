@@ -104,6 +104,21 @@ def _internal(err: BaseException) -> NoReturn:
     sys.exit(EXIT_INTERNAL)
 
 
+def run() -> None:
+    """The command, with click's own handling of Ctrl-C replaced by exit 130 (see
+    pde2net.entry); usage errors and exits behave as in click's standalone mode."""
+    from pde2net.entry import interrupted
+
+    try:
+        code = main.main(standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        interrupted()
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pde2net")
 def main() -> None:
@@ -425,18 +440,30 @@ def certify_command(model: str, input_shape: str | None, as_json: bool) -> None:
     sys.exit(0 if result["certified"] else EXIT_UNSTABLE)
 
 
+_DATA_HELP = (
+    "digits, signals1d, images2d, mnist1d; cifar10, cifar100, stl10 (with --data-root); "
+    "or a path to an .npz file or an image-folder tree DIR/train/CLASS/*.png with DIR/test/."
+)
+
+
 @main.command(name="train")
 @click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--data", "data_name", required=True, metavar="NAME|PATH", help=_DATA_HELP)
 @click.option(
-    "--data", "data_name", required=True, type=click.Choice(["digits", "signals1d", "images2d"])
+    "--data-root",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="The directory holding cifar-10-batches-py/, cifar-100-python/ or stl10_binary/.",
 )
 @click.option("--epochs", default=3, show_default=True, type=click.IntRange(1))
-@click.option("--out", "out_dir", default="runs", show_default=True, help="Output directory.")
+@click.option(
+    "--out", "out_dir", default=None, help="Output directory [default: runs, or the --resume DIR]."
+)
 @_set_option
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1))
 @click.option("--optimizer", default="adam", show_default=True, type=click.Choice(["adam", "sgd"]))
 @click.option("--lr", default=3e-3, show_default=True, type=click.FloatRange(min=0, min_open=True))
-@click.option("--momentum", default=0.9, show_default=True, type=float)
+@click.option("--momentum", default=0.9, show_default=True, type=float, help="SGD momentum.")
 @click.option("--weight-decay", default=0.0, show_default=True, type=click.FloatRange(min=0))
 @click.option(
     "--schedule", default="none", show_default=True, type=click.Choice(["none", "step", "cosine"])
@@ -448,6 +475,23 @@ def certify_command(model: str, input_shape: str | None, as_json: bool) -> None:
     type=click.FloatRange(min=0),
     help="Penalty on changes of per-step weights over time.",
 )
+@click.option(
+    "--augment",
+    default="",
+    metavar="crop,flip",
+    help="Augmentation: crop (random crop of the 4-pixel zero-padded input), flip "
+    "(horizontal); off by default.",
+)
+@click.option(
+    "--normalize", is_flag=True, help="Per-channel normalisation measured on the training set."
+)
+@click.option(
+    "--val-fraction",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 1, max_open=True),
+    help="Hold out this share of the training set; keep the best epoch (best.pt).",
+)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option(
     "--reversible",
@@ -455,19 +499,58 @@ def certify_command(model: str, input_shape: str | None, as_json: bool) -> None:
     help="Leapfrog/Verlet blocks: reconstruct states in the backward pass.",
 )
 @click.option(
+    "--device",
+    default="auto",
+    show_default=True,
+    help="auto (cuda when present), cpu, cuda or cuda:N.",
+)
+@click.option(
+    "--amp",
+    default="none",
+    show_default=True,
+    type=click.Choice(["none", "bf16", "fp16"]),
+    help="Mixed precision (fp16 on GPUs only).",
+)
+@click.option("--channels-last", is_flag=True, help="channels_last memory format (images).")
+@click.option("--compile", "compile_", is_flag=True, help="torch.compile the network.")
+@click.option(
+    "--workers", default=0, show_default=True, type=click.IntRange(0), help="DataLoader workers."
+)
+@click.option(
+    "--pin-memory/--no-pin-memory",
+    default=True,
+    show_default=True,
+    help="Pinned host memory for GPU transfers.",
+)
+@click.option(
     "--nproc",
     default=1,
     show_default=True,
     type=click.IntRange(1),
-    help="Processes (torch.distributed).",
+    help="Processes (torch.distributed: nccl on GPUs, gloo on the CPU).",
+)
+@click.option(
+    "--resume",
+    default=None,
+    type=click.Path(),
+    metavar="DIR",
+    help="Continue the run in DIR from its last checkpoint, with its saved options.",
+)
+@click.option(
+    "--stop-after",
+    default=None,
+    type=click.IntRange(1),
+    metavar="N",
+    help="Stop after N epochs (the schedule still spans --epochs); --resume continues.",
 )
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @_budget_options
 def train_command(
     spec: str,
     data_name: str,
+    data_root: str | None,
     epochs: int,
-    out_dir: str,
+    out_dir: str | None,
     pairs: tuple[str, ...],
     batch_size: int,
     optimizer: str,
@@ -476,14 +559,33 @@ def train_command(
     weight_decay: float,
     schedule: str,
     smoothness: float,
+    augment: str,
+    normalize: bool,
+    val_fraction: float,
     seed: int,
     reversible: bool,
+    device: str,
+    amp: str,
+    channels_last: bool,
+    compile_: bool,
+    workers: int,
+    pin_memory: bool,
     nproc: int,
+    resume: str | None,
+    stop_after: int | None,
     no_progress: bool,
 ) -> None:
-    """Train the network of SPEC on an offline dataset; write checkpoints, metrics.json,
-    curves.png, the verified ONNX model and the stability certificate into --out."""
+    """Train the network of SPEC on a dataset (built in, or your files on disk); write
+    checkpoints, metrics.json, curves.png, the verified ONNX model and the stability
+    certificate into --out. Nothing is downloaded.
+
+    With --resume DIR the run continues from DIR/checkpoint.pt with the options saved
+    there (only --device, --workers, --pin-memory, --compile, --stop-after and
+    --no-progress are taken from this command line) and ends as the uninterrupted run."""
     overrides = _overrides(pairs)
+    if out_dir is None:
+        out_dir = resume if resume is not None else "runs"
+        _check_output_dir(out_dir)
     from pde2net.api import check_spec
 
     checked = _run(lambda: check_spec(spec, overrides), spec, overrides)
@@ -492,35 +594,108 @@ def train_command(
             f"{spec}: error: a stability condition is violated; refusing to train it", err=True
         )
         sys.exit(EXIT_UNSTABLE)
-    from pde2net.train.distributed import run_training
-    from pde2net.train.loop import TrainConfig
-
-    config = TrainConfig(
-        epochs=epochs,
-        batch_size=batch_size,
-        optimizer=optimizer,
-        lr=lr,
-        momentum=momentum,
-        weight_decay=weight_decay,
-        schedule=schedule,
-        smoothness=smoothness,
-        seed=seed,
-        progress=not no_progress,
-    )
     try:
-        run_training(
-            spec, overrides, data_name, config, out_dir, nproc=nproc, reversible=reversible
+        from pde2net.train.distributed import run_training
+        from pde2net.train.loop import TrainConfig
+
+        config = TrainConfig(
+            epochs=epochs,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            lr=lr,
+            momentum=momentum,
+            weight_decay=weight_decay,
+            schedule=schedule,
+            smoothness=smoothness,
+            seed=seed,
+            progress=not no_progress,
+            augment=tuple(a.strip() for a in augment.split(",") if a.strip()),
+            normalize=normalize,
+            val_fraction=val_fraction,
+            amp=amp,
+            channels_last=channels_last,
+            device=device,
+            compile=compile_,
+            workers=workers,
+            pin_memory=pin_memory,
+            stop_after=stop_after,
         )
+        run_training(
+            spec,
+            overrides,
+            data_name,
+            config,
+            out_dir,
+            nproc=nproc,
+            reversible=reversible,
+            data_root=data_root,
+            resume=resume,
+        )
+    except SystemExit:
+        raise
     except SpecError as err:  # the trained network overflows on the verifier's inputs
         _fail_spec(err, checked.text if err.loc and err.loc.file == spec else None)
-    except ValueError as err:
-        click.echo(f"{spec}: error: {err}", err=True)
+    except ValueError as err:  # DataError: the data cannot be read or do not fit
+        click.echo(f"error: {err}", err=True)
         sys.exit(EXIT_SPEC)
+    except Exception as err:
+        _internal(err)
     metrics = json.loads((Path(out_dir) / "metrics.json").read_text())
     key = "test_accuracy" if "test_accuracy" in metrics else "test_psnr"
     unit = "%" if key == "test_accuracy" else " dB"
+    best = metrics.get("validation", {}).get("best_epoch")
+    chosen = f" (best validation epoch {best})" if best else ""
+    if not metrics.get("finished", True):
+        click.echo(
+            f"{metrics['network']}: stopped after {metrics['epochs']} of "
+            f"{metrics['config']['epochs']} epochs ({metrics[key]:.2f}{unit}); continue with "
+            f"--resume {out_dir}"
+        )
+        return
     click.echo(
-        f"{metrics['network']}: {key} {metrics[key]:.2f}{unit} after {metrics['epochs']} epochs "
-        f"({metrics['seconds']:.1f} s, {metrics['parameters']:,} parameters, "
+        f"{metrics['network']}: {key} {metrics[key]:.2f}{unit}{chosen} after {metrics['epochs']} "
+        f"epochs ({metrics['seconds']:.1f} s on {metrics.get('device', 'cpu')}, "
+        f"{metrics['parameters']:,} parameters, "
         f"{'certified stable' if metrics['certified'] else 'NOT certified'}); wrote {out_dir}/"
+    )
+
+
+@main.command(name="evaluate")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--data", "data_name", required=True, metavar="NAME|PATH", help=_DATA_HELP)
+@click.option(
+    "--data-root",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="The directory holding cifar-10-batches-py/, cifar-100-python/ or stl10_binary/.",
+)
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1))
+@_json_option
+def evaluate_command(
+    model: str, data_name: str, data_root: str | None, batch_size: int, as_json: bool
+) -> None:
+    """Accuracy (classification) or PSNR (denoising) of MODEL.onnx on the test split of a
+    dataset, run in onnxruntime. A normalisation recorded by `train --normalize` is
+    applied to the inputs."""
+    from pde2net.train.deploy import evaluate_onnx
+
+    try:
+        result = evaluate_onnx(model, data_name, data_root, batch_size)
+    except ValueError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(EXIT_SPEC)
+    except Exception as err:
+        _internal(err)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    if "accuracy" in result:
+        what = f"accuracy {result['accuracy']:.2f}%"
+    else:
+        what = f"PSNR {result['psnr']:.2f} dB"
+        if result.get("input_psnr") is not None:
+            what += f" (noisy input {result['input_psnr']:.2f} dB)"
+    click.echo(
+        f"{model}: {what} on {result['samples']:,} test samples of {result['dataset']} "
+        f"(onnxruntime, {result['seconds']:.2f} s)"
     )

@@ -25,7 +25,9 @@ def write_atomically(files: Mapping[Path, bytes]) -> None:
     backups: dict[Path, str] = {}  # existing outputs, kept until the renames are done
     renamed: list[Path] = []
     committed = False
-    with _termination_as_exception():
+    directories = sorted({path.parent for path in files})
+    with _termination_as_exception(), _locked(directories):
+        _remove_leftovers(files)
         try:
             for path, data in files.items():
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -39,21 +41,84 @@ def write_atomically(files: Mapping[Path, bytes]) -> None:
             for _, path in staged:
                 if path.exists():
                     backups[path] = _keep(path)
-            for tmp, path in staged:
-                os.replace(tmp, path)
-                renamed.append(path)
-            committed = True
+            with _signals_held():  # no signal between a rename and its bookkeeping
+                for tmp, path in staged:
+                    renamed.append(path)  # listed first: rolling back an undone rename is harmless
+                    os.replace(tmp, path)
+                committed = True
         finally:
-            if not committed:
-                for path in reversed(renamed):  # roll back, newest first
-                    if path in backups:
-                        os.replace(backups.pop(path), path)
-                    else:
-                        with contextlib.suppress(FileNotFoundError):
-                            os.unlink(path)
-            for leftover in [tmp for tmp, _ in staged] + list(backups.values()):
+            with _signals_held():
+                if not committed:
+                    for path in reversed(renamed):  # roll back, newest first
+                        if path in backups:
+                            # a no-op when the rename never happened (the backup is a
+                            # hard link to the same file); the backup goes below either way
+                            os.replace(backups[path], path)
+                        else:
+                            with contextlib.suppress(FileNotFoundError):
+                                os.unlink(path)
+                for leftover in [tmp for tmp, _ in staged] + list(backups.values()):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(leftover)
+
+
+@contextlib.contextmanager
+def _locked(directories: list[Path]) -> Iterator[None]:
+    """An exclusive advisory lock (flock) on each output directory itself, so that two
+    compiles into one directory take turns instead of mixing their files. Locking the
+    directory's own descriptor leaves no lock file behind. Where flock is missing
+    (not POSIX), nothing is locked."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    fds = []
+    try:
+        for directory in directories:
+            directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(directory, os.O_RDONLY)
+            fds.append(fd)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        for fd in reversed(fds):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+def _remove_leftovers(files: Mapping[Path, bytes]) -> None:
+    """Temporaries and backups of these outputs that a killed run (SIGKILL, power loss)
+    left: hidden `.NAME.*.tmp` and `.NAME.*.old` files. Only called under the
+    directory lock, so no running compile still needs them."""
+    for path in files:
+        if not path.parent.is_dir():
+            continue
+        for suffix in ("tmp", "old"):
+            for leftover in path.parent.glob(f".{glob_escape(path.name)}.*.{suffix}"):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(leftover)
+
+
+def glob_escape(name: str) -> str:
+    """`name` with glob's special characters taken literally."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP (in the main thread) while the block runs; one
+    that arrives meanwhile is delivered when it ends."""
+    held = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
+    main = threading.current_thread() is threading.main_thread()
+    if not main or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _keep(path: Path) -> str:

@@ -180,3 +180,59 @@ def test_a_write_stopped_by_a_signal_leaves_no_partial_output(tmp_path, signame)
         assert all(n.startswith((".x.py.", ".x.onnx.")) and n.endswith(".tmp") for n in leftovers)
     else:
         assert leftovers == []
+
+
+# -- leftovers of killed runs, concurrent writers, signals during the renames ----------------
+
+
+def test_leftovers_of_a_killed_run_are_removed_by_the_next_one(tmp_path):
+    (tmp_path / ".x.py.abc123.tmp").write_bytes(b"partial")
+    (tmp_path / ".x.onnx.def456.old").write_bytes(b"backup")
+    (tmp_path / ".other.py.abc.tmp").write_bytes(b"not ours")
+    write_atomically({tmp_path / name: data for name, data in NEW.items()})
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*NEW, ".other.py.abc.tmp"])
+
+
+WRITER = """
+import sys, pathlib
+from pde2net.export.files import write_atomically
+out, tag = pathlib.Path(sys.argv[1]), sys.argv[2].encode()
+for _ in range(40):
+    write_atomically({out / n: tag * 20000 for n in ("x.py", "x.onnx", "x.report.json")})
+"""
+
+
+def test_concurrent_writers_never_mix_their_files(tmp_path):
+    """Two processes writing the same outputs take turns (the directory lock): after
+    each finished write the three files come from one writer."""
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), tag]) for tag in ("a", "b")
+    ]
+    seen = set()
+    while any(p.poll() is None for p in procs):
+        with files._locked([tmp_path]):
+            names = [tmp_path / n for n in ("x.py", "x.onnx", "x.report.json")]
+            if all(n.exists() for n in names):
+                seen.add(frozenset(n.read_bytes()[:1] for n in names))
+    assert all(p.returncode == 0 for p in procs)
+    assert seen and all(len(tags) == 1 for tags in seen), seen
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_signal_during_the_renames_waits_for_them(tmp_path, monkeypatch):
+    """SIGTERM raised inside the rename phase is held until the renames are done, so
+    the outputs are all new (the signal then ends the write with SystemExit)."""
+    _existing(tmp_path)
+    real = os.replace
+    calls = []
+
+    def replace(src, dst):
+        calls.append(dst)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+        real(src, dst)
+
+    monkeypatch.setattr(files.os, "replace", replace)
+    with pytest.raises(SystemExit):
+        write_atomically({tmp_path / name: data for name, data in NEW.items()})
+    assert _contents(tmp_path) == NEW
