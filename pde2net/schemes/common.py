@@ -40,6 +40,16 @@ def num(value: object) -> str:
     return f"{float(value):.6g}"
 
 
+def literal(value: object) -> str:
+    """A number as generated code writes it: the float nearest the exact value, in full
+    (`num` is for people and abbreviates; a step size printed as 1 for 0.9999999 would
+    make the network step exactly on a bound the analysis proved it stays under)."""
+    value = sympy.sympify(value)
+    if value.is_Integer and abs(value) < 2**53:
+        return str(int(value))
+    return repr(float(value))
+
+
 def _terminates(q: int) -> bool:
     """Whether p/q has a finite decimal expansion (q has no prime factors but 2 and 5)."""
     for prime in (2, 5):

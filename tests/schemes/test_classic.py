@@ -31,8 +31,33 @@ def test_derived_bound_matches_the_textbook_at_each_spacing(name, h):
             str(CLASSIC / f"{name}.pde"), set={"h": h, "tau": factor * bound}
         )
         assert report["stable"] is stable, (name, h, factor, report["blocks"][0]["condition"])
-        values = [c["values"] for c in report["blocks"][0]["checks"] if "bound" in c["values"]]
-        assert values and all(v["bound"] == pytest.approx(bound, rel=1e-12) for v in values)
+        steps = [c["step"] for c in report["blocks"][0]["checks"] if c["step"] is not None]
+        assert steps and all(s["bound"]["value"] == pytest.approx(bound, rel=1e-12) for s in steps)
+        assert all(s["bound"]["kind"] == "exact" for s in steps)
+        # the waves' bound is strict (a double root at -1 grows linearly at equality)
+        assert all(s["strict"] is name.startswith("wave") for s in steps)
+
+
+@pytest.mark.parametrize("name", ["wave_1d", "wave_2d"])
+def test_leapfrog_exactly_at_the_cfl_bound_is_unstable(name):
+    h = 1.0 if name == "wave_1d" else 2.0  # tau = h resp. h / sqrt(2) = sqrt(2): exact
+    tau = h if name == "wave_1d" else math.sqrt(2)
+    if name == "wave_2d":
+        # sqrt(2) is not a float: check just above and just below instead
+        under = pde2net.check_file(str(CLASSIC / f"{name}.pde"), set={"h": h, "tau": 1.4142135})
+        over = pde2net.check_file(str(CLASSIC / f"{name}.pde"), set={"h": h, "tau": 1.4142136})
+        assert under["stable"] is True and over["verdict"] == "violated"
+        return
+    report = pde2net.check_file(str(CLASSIC / f"{name}.pde"), set={"h": h, "tau": tau})
+    assert report["verdict"] == "violated"
+
+
+def test_heat_bound_is_compared_exactly():
+    spec = str(CLASSIC / "heat_2d.pde")
+    at = pde2net.check_file(spec, set={"h": 0.5, "tau": 0.0625})
+    over = pde2net.check_file(spec, set={"h": 0.5, "tau": 0.0625000001})
+    assert at["stable"] is True
+    assert over["verdict"] == "violated"
 
 
 def _run(name: str, factor: float, steps: int, h: float = 1.0, x: torch.Tensor | None = None):
