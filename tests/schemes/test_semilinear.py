@@ -38,9 +38,19 @@ def _semilinear(report: dict) -> dict:
 # rhs -> the exact bound on τ (h = 1: the 3-point Laplacian has spectrum [-4, 0])
 CASES = {
     "lap u - tanh(u)": 0.4,  # f' ∈ [-1, 0]: τ ≤ 2 / (4 + 1)
-    "lap u + u": 1.0,  # f' = 1, μ = 1: 1 - 3τ ≥ -(1 + τ)
     "lap u - 2 * tanh(u)": 1 / 3,  # f' ∈ [-2, 0]
 }
+
+
+@pytest.mark.parametrize(("factor", "status"), [(0.99, "proven"), (1.01, "violated")])
+def test_a_linear_reaction_gets_the_exact_von_neumann_verdict(factor, status):
+    """lap u + u grows like e^t itself (μ = 1): stable in the Lax-Richtmyer sense while
+    |g| ≤ 1 + τμ, i.e. 1 - 3τ ≥ -(1 + τ), τ ≤ 1 (the same bound as the Weyl argument)."""
+    report = _check("lap u + u", factor * 1.0)
+    (block,) = report["blocks"]
+    assert block["status"] == status, block["condition"]
+    (check,) = [c for c in block["checks"] if c["step"]]
+    assert check["step"]["bound"]["value"] == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("rhs", sorted(CASES))
