@@ -292,22 +292,92 @@ class Undecided(Exception):
 
 
 def _poly(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Poly:
+    """expr as a polynomial in var over Q. A constant that is irrational (99√2/200) keeps
+    only its exact sign, which is all a root or sign test needs of it."""
+    expr = sympy.expand(expr)
+    if var not in expr.free_symbols and not expr.free_symbols and not expr.is_Rational:
+        return sympy.Poly(_sign(expr), var, domain=sympy.QQ)
     try:
-        return sympy.Poly(sympy.expand(expr), var, domain=sympy.QQ)
+        return sympy.Poly(expr, var, domain=sympy.QQ)
     except (sympy.PolynomialError, sympy.CoercionFailed, sympy.GeneratorsNeeded) as err:
+        scaled = _rational_multiple(expr, var)  # (99√2/200)·x: an irrational content
+        if scaled is not None:
+            return scaled
         raise Undecided(f"the polynomial {sympy.sstr(expr)} has non-rational coefficients") from err
+
+
+def _rational_multiple(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Poly | None:
+    """sign(c) · q when expr = c · q(var), c a real constant and q rational (the same
+    roots and the same sign as expr); None otherwise."""
+    try:
+        general = sympy.Poly(expr, var)
+    except sympy.PolynomialError:
+        return None
+    coeffs = general.all_coeffs()
+    lead = next((c for c in coeffs if c != 0), None)
+    if lead is None or lead.free_symbols:
+        return None
+    ratios = [sympy.expand(sympy.radsimp(c / lead)) for c in coeffs]  # exact, no guessing
+    if not all(r.is_Rational for r in ratios):
+        return None
+    return sympy.Poly(ratios, var, domain=sympy.QQ) * _sign(lead)
 
 
 def nonpositive_on(expr: sympy.Expr, var: sympy.Symbol, lo, hi) -> bool:
     """Whether a polynomial is ≤ 0 on [lo, hi] (rational ends), decided exactly: its sign
     is constant between consecutive real roots, so it is tested at the ends and at one
-    rational point between each pair of isolated roots."""
-    p = _poly(expr, var)
+    rational point between each pair of isolated roots. Coefficients in Q(α), α one real
+    radical (τ = 0.99 h/√2), go through the norm N = Res_y(p(x, y), minpoly_α(y)), a
+    rational polynomial whose roots include p's: p is tested (exactly) between N's."""
+    try:
+        p = _poly(expr, var)
+    except Undecided:
+        return _nonpositive_algebraic(sympy.expand(expr), var, lo, hi)
     if p.is_zero:
         return True
     lo, hi = sympy.Rational(lo), sympy.Rational(hi)
     if p.degree() <= 0:
         return p.LC() <= 0
+    return all(p.eval(t) <= 0 for t in _test_points(p, lo, hi))
+
+
+def _nonpositive_algebraic(expr: sympy.Expr, var: sympy.Symbol, lo, hi) -> bool:
+    radicals = {
+        a
+        for a in expr.atoms(sympy.Pow)
+        if a.base.is_Rational and a.exp.is_Rational and not a.exp.is_Integer
+    }
+    if len(radicals) != 1 or expr.free_symbols - {var}:
+        raise Undecided(f"the polynomial {sympy.sstr(expr)} has non-rational coefficients")
+    (alpha,) = radicals
+    y = sympy.Dummy("y")
+    lifted = sympy.expand(expr.subs(alpha, y))
+    if lifted.has(alpha) or not lifted.is_polynomial(var, y):
+        raise Undecided(f"the polynomial {sympy.sstr(expr)} has non-rational coefficients")
+    minimal = sympy.minimal_polynomial(alpha, y)
+    norm = _poly(sympy.resultant(lifted, minimal, y), var)
+    lo, hi = sympy.Rational(lo), sympy.Rational(hi)
+    points = [lo, hi] if norm.is_zero or norm.degree() <= 0 else _test_points(norm, lo, hi)
+    return all(_sign(expr.subs(var, t)) <= 0 for t in points)
+
+
+def _sign(value: sympy.Expr) -> int:
+    """The sign of a real algebraic number, exactly: zero iff its minimal polynomial is
+    the variable itself; otherwise enough digits of a certified evaluation."""
+    value = sympy.expand(value)
+    if value.is_Rational:
+        return int(sympy.sign(value))
+    x = sympy.Dummy("x")
+    if sympy.minimal_polynomial(value, x) == x:
+        return 0
+    digits = value.evalf(60)
+    if abs(digits) < sympy.Float("1e-50"):
+        raise Undecided(f"the sign of {sympy.sstr(value)} needs more precision")
+    return 1 if digits > 0 else -1
+
+
+def _test_points(p: sympy.Poly, lo: sympy.Rational, hi: sympy.Rational) -> list:
+    """The ends and one rational point between each pair of p's isolated roots."""
     points = [lo, hi]
     eps = None
     for attempt in range(8):
@@ -325,7 +395,7 @@ def nonpositive_on(expr: sympy.Expr, var: sympy.Symbol, lo, hi) -> bool:
         eps = (hi - lo) / 2 ** (20 + 8 * attempt)
     else:
         raise Undecided("root isolation did not separate the roots")
-    return all(p.eval(t) <= 0 for t in points)
+    return points
 
 
 def roots_in(p: sympy.Poly, lo, hi) -> bool:

@@ -1,36 +1,40 @@
 """Properties of pointwise nonlinearities, derived with SymPy from their expressions.
 
 Nothing is looked up: σ' is differentiated piece by piece and its range over each
-piece's interval is computed exactly (`function_range`). When SymPy cannot decide, the
-answer says so instead of guessing.
+piece's interval is computed exactly (`function_range`). When SymPy cannot decide (or
+runs out of its per-call time), a rigorous enclosure with arb ball arithmetic
+(`intervals`) bounds it (kind "bound"); only when that fails too are the values sampled,
+and a sample (kind "estimate") never proves anything. Every result says which it is.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import math
 import os
 import signal
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
 import sympy
 from sympy.calculus.util import function_range
 
-from pde2net.ir import Function
+from pde2net.analysis import intervals
+from pde2net.analysis.report import Exactness, Number
+from pde2net.ir import Function, Param
 
 _SAMPLES = [x / 4 for x in range(-40, 41)]  # where to look for a counterexample point
 
 # ---------------------------------------------------------------------------------------
 # Time budget. SymPy can take unbounded time on a legal but hostile σ (exp(exp(exp(x))),
-# tanh(x)^63 + x); each exact computation gets BUDGET_S seconds of CPU time, and all of
-# one analysis at most what `analysis_budget` allows (the CLI gives ANALYSIS_BUDGET_S).
-# Past it, the answer falls back to sampling in floating point, which has a budget of its
-# own, and says so (TIMED_OUT). CPU time, not wall-clock time, so that a loaded machine
+# tanh(x)^63 + x); each exact computation gets its own BUDGET_S seconds of CPU time (per
+# call: no budget is shared between checks, so no verdict depends on what ran before).
+# Past it, the answer falls back to a rigorous enclosure (arb, `intervals`), and only
+# then to sampling, which never proves anything, and says so (TIMED_OUT). CPU time, not wall-clock time, so that a loaded machine
 # does not change the answers. The timer is a signal (SIGPROF), so the budget applies in
 # the main thread (the CLI's); elsewhere SymPy runs unbounded.
 
@@ -57,20 +61,13 @@ class OutOfTime(BaseException):  # not an Exception: SymPy must not swallow it
     """Raised inside a budgeted SymPy computation when its time is up."""
 
 
-_TOTAL = threading.local()
-
-
 @contextlib.contextmanager
 def analysis_budget(seconds: float) -> Iterator[None]:
-    """Give all exact SymPy computations in the block together at most `seconds` of CPU
-    time (in this thread's process)."""
-    previous = getattr(_TOTAL, "deadline", None)
-    deadline = time.process_time() + seconds
-    _TOTAL.deadline = deadline if previous is None else min(previous, deadline)
-    try:
-        yield
-    finally:
-        _TOTAL.deadline = previous
+    """Kept for callers; it no longer shares a budget between checks. Every exact
+    computation gets its own BUDGET_S, so that a verdict never depends on which blocks
+    or checks ran before it in the process."""
+    del seconds
+    yield
 
 
 class _Alarm:
@@ -113,10 +110,8 @@ def _disarm(token: tuple[_Alarm, object] | None) -> None:
 
 
 def remaining() -> float:
-    """Seconds of CPU time the next exact computation may take."""
-    deadline = getattr(_TOTAL, "deadline", None)
-    left = BUDGET_S if deadline is None else min(BUDGET_S, deadline - time.process_time())
-    return max(left, 0.0)
+    """Seconds of CPU time the next exact computation may take: BUDGET_S, per call."""
+    return BUDGET_S
 
 
 def within_budget(
@@ -170,26 +165,6 @@ def sampled(expr: sympy.Expr, x: sympy.Symbol, points: list[float]) -> list[tupl
     return found
 
 
-@dataclass(frozen=True)
-class Slopes:
-    """The range of σ' over the reals: inf σ', sup σ', and where σ' is most negative."""
-
-    low: sympy.Expr
-    high: sympy.Expr
-    worst_at: float | None  # a point where σ' is smallest (a counterexample when < 0)
-    exact: bool  # False when SymPy could not bound a piece and sampling stood in
-    note: str = ""  # why it is not exact, when SymPy ran out of time (TIMED_OUT)
-
-    @property
-    def monotone(self) -> bool:
-        return bool(self.low >= 0)
-
-    @property
-    def lipschitz(self) -> sympy.Expr:
-        """L_σ = sup |σ'|."""
-        return sympy.Max(self.high, -self.low)
-
-
 def pieces(expr: sympy.Expr, x: sympy.Symbol) -> list[tuple[sympy.Expr, sympy.Set]]:
     """The smooth pieces of `expr` and the interval each one holds on."""
     folded = sympy.piecewise_fold(expr)
@@ -204,31 +179,6 @@ def pieces(expr: sympy.Expr, x: sympy.Symbol) -> list[tuple[sympy.Expr, sympy.Se
         if where is not sympy.S.EmptySet:
             result.append((piece, where))
     return result
-
-
-def slopes(fn: Function) -> Slopes:
-    """inf and sup of σ' over ℝ (kinks between pieces are ignored: σ is Lipschitz there)."""
-    return _slopes(fn.expr, fn.var)
-
-
-@functools.lru_cache(maxsize=256)
-def _slopes(expr: sympy.Expr, x: sympy.Symbol) -> Slopes:
-    return within_budget(lambda: _exact_slopes(expr, x), lambda: _sampled_slopes(expr, x))
-
-
-def _sampled_slopes(expr: sympy.Expr, x: sympy.Symbol) -> Slopes:
-    """σ' sampled on [-10, 10]: the fallback when SymPy ran out of time."""
-
-    def compute() -> Slopes:
-        values = sampled(sympy.diff(expr, x), x, _SAMPLES)
-        if not values:
-            return Slopes(-sympy.oo, sympy.oo, None, False, TIMED_OUT)
-        point, low = min(values, key=lambda pv: pv[1])
-        high = max(v for _, v in values)
-        return Slopes(sympy.Float(low), sympy.Float(high), point, False, TIMED_OUT)
-
-    unknown = Slopes(-sympy.oo, sympy.oo, None, False, TIMED_OUT)
-    return within_budget(compute, lambda: unknown, SAMPLING_S)
 
 
 def _slope_range(piece: sympy.Expr, x: sympy.Symbol, where: sympy.Set) -> sympy.Set:
@@ -261,29 +211,6 @@ def _affine_argument(
     y = sympy.Dummy("y", real=True)
     g = expr.subs(argument, y)
     return (a, g, y) if x not in g.free_symbols else None
-
-
-def _exact_slopes(expr: sympy.Expr, x: sympy.Symbol) -> Slopes:
-    lows, highs, exact = [], [], True
-    worst: tuple[float, float] | None = None
-    for piece, where in pieces(expr, x):
-        d = sympy.diff(piece, x)
-        try:
-            rng = _slope_range(piece, x, where)
-            low, high = rng.inf, rng.sup
-            if not (low.is_number and high.is_number):
-                raise ValueError(rng)
-        except (NotImplementedError, ValueError, TypeError):
-            exact = False
-            values = [v for v in (_at(d, x, p) for p in _points(where)) if v is not None]
-            low, high = sympy.Float(min(values)), sympy.Float(max(values))
-        lows.append(low)
-        highs.append(high)
-        for point in _candidates(d, x, where):
-            value = _at(d, x, point)
-            if value is not None and (worst is None or value < worst[1]):
-                worst = (point, value)
-    return Slopes(sympy.Min(*lows), sympy.Max(*highs), worst[0] if worst else None, exact)
 
 
 def slope_at(fn: Function, point: float) -> float | None:
@@ -346,63 +273,59 @@ def _at(d: sympy.Expr, x: sympy.Symbol, point: float) -> float | None:
     return value.real
 
 
+# ---------------------------------------------------------------------------------------
+# Results. Each carries `kind`: "exact" (SymPy derived the value), "bound" (a rigorous
+# enclosure: `low` ≤ the infimum, `high` ≥ the supremum) or "estimate" (samples, which
+# never prove anything). `depends_on` names learned parameters the function uses; when
+# the property could not be derived for every value of them, `at_values` says which
+# values the numbers hold for (their initial values) and `uniform` is False.
+
+
+@dataclass(frozen=True)
+class Slopes:
+    """The range of σ' over the reals: inf σ', sup σ', and where σ' is most negative."""
+
+    low: sympy.Expr
+    high: sympy.Expr
+    worst_at: float | None  # a point where σ' is smallest (a counterexample when < 0)
+    kind: Exactness = "exact"
+    note: str = ""  # why it is not exact (e.g. TIMED_OUT)
+    refuted: bool = False  # σ'(worst_at) < 0 was confirmed rigorously
+    depends_on: tuple[str, ...] = ()
+    at_values: str = ""
+    uniform: bool = True
+
+    @property
+    def exact(self) -> bool:
+        return self.kind == "exact"
+
+    @property
+    def sound(self) -> bool:
+        """low and high may be used to prove things (exact, or rigorous bounds)."""
+        return self.kind != "estimate"
+
+    @property
+    def monotone(self) -> bool:
+        """σ' ≥ 0 is proven (for the values in `at_values` when not uniform)."""
+        return self.sound and bool(self.low >= 0)
+
+    @property
+    def lipschitz(self) -> sympy.Expr:
+        """L_σ = sup |σ'| (an upper bound when kind is "bound")."""
+        return sympy.Max(self.high, -self.low)
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """Whether a property holds (None: SymPy could not decide), how, and a witness."""
+    """Whether a property holds (None: could not decide), how, and a witness."""
 
     holds: bool | None
     how: str
     counterexample: float | None = None
-
-
-def below_identity(fn: Function) -> Verdict:
-    """|σ(x)| ≤ |x| for all x (Theorem 2 of Ruthotto & Haber).
-
-    Proven when σ(0) = 0 and sup |σ'| ≤ 1 (then |σ(x)| = |∫₀ˣ σ'| ≤ |x|), or when SymPy
-    bounds σ(x)/x within [-1, 1] on both half-lines; refuted by a point where it fails.
-    """
-    return _below_identity_of(fn.expr, fn.var)
-
-
-@functools.lru_cache(maxsize=256)
-def _below_identity_of(expr: sympy.Expr, x: sympy.Symbol) -> Verdict:
-    fn = Function("σ", x, expr)
-    return within_budget(lambda: _below_identity(fn), lambda: _sampled_below_identity(fn))
-
-
-def _sampled_below_identity(fn: Function) -> Verdict:
-    def compute() -> Verdict:
-        for point, value in sampled(fn.expr, fn.var, _SAMPLES):
-            if point != 0 and abs(value) > abs(point) * (1 + 1e-12):
-                return Verdict(False, f"|σ({point:g})| = {abs(value):.6g} > {abs(point):g}", point)
-        return Verdict(None, f"{TIMED_OUT}; sampling on [-10, 10] found no violation")
-
-    return within_budget(compute, lambda: Verdict(None, TIMED_OUT), SAMPLING_S)
-
-
-def _below_identity(fn: Function) -> Verdict:
-    x = fn.var
-    at_zero = sympy.simplify(fn.expr.subs(x, 0))
-    s = slopes(fn)
-    if at_zero == 0 and s.exact and bool(s.lipschitz <= 1):
-        return Verdict(True, f"σ(0) = 0 and sup |σ'| = {s.lipschitz} ≤ 1")
-    if at_zero != 0 and at_zero.is_number:
-        return Verdict(False, f"σ(0) = {at_zero} ≠ 0", 0.0)
-    ratio = sympy.simplify(fn.expr / x)
-    try:
-        ranges = [
-            function_range(ratio, x, half)
-            for half in (sympy.Interval.open(0, sympy.oo), sympy.Interval.open(-sympy.oo, 0))
-        ]
-        if all(r.inf >= -1 and r.sup <= 1 for r in ranges):
-            return Verdict(True, "SymPy bounds σ(x)/x within [-1, 1]")
-    except (NotImplementedError, ValueError, TypeError, AttributeError):
-        pass
-    for point in _SAMPLES:
-        value = _at(fn.expr, x, point)
-        if point != 0 and value is not None and abs(value) > abs(point) * (1 + 1e-12):
-            return Verdict(False, f"|σ({point:g})| = {abs(value):.6g} > {abs(point):g}", point)
-    return Verdict(None, "SymPy could not decide; sampling on [-10, 10] found no violation")
+    kind: Exactness = "exact"
+    depends_on: tuple[str, ...] = ()
+    at_values: str = ""
+    uniform: bool = True
 
 
 @dataclass(frozen=True)
@@ -412,35 +335,365 @@ class RatioRange:
     low: sympy.Expr
     high: sympy.Expr
     worst_at: float | None  # where Φ(s)/s is smallest
-    exact: bool
+    kind: Exactness = "exact"
+    note: str = ""
+    refuted: bool = False  # Φ(worst_at)/worst_at < 0 was confirmed rigorously
+    depends_on: tuple[str, ...] = ()
+    at_values: str = ""
+    uniform: bool = True
+
+    @property
+    def exact(self) -> bool:
+        return self.kind == "exact"
+
+    @property
+    def sound(self) -> bool:
+        return self.kind != "estimate"
 
 
-def flux_ratio(fn: Function) -> RatioRange:
-    return _flux_ratio(fn.expr, fn.var)
+def number(value: sympy.Expr, kind: Exactness) -> Number:
+    """A result's value as a report `Number` of its kind."""
+    if kind == "exact":
+        return Number.exact(value)
+    v = float(sympy.sympify(value))
+    return Number.bound(v) if kind == "bound" else Number.estimate(v)
 
 
-@functools.lru_cache(maxsize=256)
-def _flux_ratio(expr: sympy.Expr, x: sympy.Symbol) -> RatioRange:
-    return within_budget(lambda: _exact_flux_ratio(expr, x), lambda: _sampled_ratio(expr, x))
+# ---------------------------------------------------------------------------------------
+# Parameters: a function may use declared parameters (`param a = 0.1 : learn, positive`);
+# they appear in its expression as SymPy symbols (positive when declared so). Fixed ones
+# are their value; learned ones range over their declared set, and a property that SymPy
+# cannot derive for all of them is derived at their initial values and marked non-uniform.
 
 
-def _sampled_ratio(expr: sympy.Expr, x: sympy.Symbol) -> RatioRange:
-    """Φ(s)/s sampled on [-10, 10] without 0: the fallback when SymPy ran out of time."""
+def _params_of(expr: sympy.Expr, x: sympy.Symbol, params: Mapping[str, Param] | None):
+    """(fixed substitutions, learned substitutions, learned names) for the other symbols."""
+    fixed: dict[sympy.Symbol, sympy.Expr] = {}
+    learned: dict[sympy.Symbol, sympy.Expr] = {}
+    for sym in sorted(expr.free_symbols - {x}, key=str):
+        decl = (params or {}).get(str(sym))
+        value = sympy.nsimplify(decl.value) if decl is not None else None
+        if decl is not None and not decl.learn:
+            fixed[sym] = value
+        else:
+            learned[sym] = value  # None: unknown value
+    return fixed, learned
 
-    def compute() -> RatioRange:
-        values = sampled(expr / x, x, [p for p in _SAMPLES if p != 0])
-        if not values:
-            return RatioRange(-sympy.oo, sympy.oo, None, False)
-        point, low = min(values, key=lambda pv: pv[1])
-        high = max(v for _, v in values)
-        return RatioRange(sympy.Float(low), sympy.Float(high), point, False)
 
-    unknown = RatioRange(-sympy.oo, sympy.oo, None, False)
-    return within_budget(compute, lambda: unknown, SAMPLING_S)
+def _with_params(
+    expr: sympy.Expr,
+    x: sympy.Symbol,
+    params: Mapping[str, Param] | None,
+    analyse: Callable[[sympy.Expr, sympy.Symbol], T],
+    unknown: Callable[[str], T],
+) -> T:
+    fixed, learned = _params_of(expr, x, params)
+    expr = expr.xreplace(fixed) if fixed else expr
+    if not learned:
+        return analyse(expr, x)
+    names = tuple(str(s) for s in learned)
+    uniform = _uniform(expr, x, analyse)
+    if uniform is not None:
+        return dataclasses.replace(uniform, depends_on=names)  # type: ignore[type-var]
+    if any(v is None for v in learned.values()):
+        return unknown(", ".join(names))
+    at_values = ", ".join(f"{s} = {num_text(v)}" for s, v in learned.items())
+    result = analyse(expr.xreplace(learned), x)  # type: ignore[arg-type]
+    return dataclasses.replace(  # type: ignore[type-var]
+        result, depends_on=names, at_values=at_values, uniform=False
+    )
 
 
-def _exact_flux_ratio(expr: sympy.Expr, x: sympy.Symbol) -> RatioRange:
-    lows, highs, exact = [], [], True
+def _uniform(expr: sympy.Expr, x: sympy.Symbol, analyse: Callable) -> object | None:
+    """The analysis with the parameters left symbolic, if SymPy derives numbers."""
+    try:
+        result = analyse(expr, x, symbolic=True)
+    except Exception:  # SymPy on symbolic parameters fails in many ways
+        return None
+    if result is None or result.kind != "exact":
+        return None
+    for field_name in ("low", "high"):
+        value = getattr(result, field_name, None)
+        if value is not None and not sympy.sympify(value).is_number:
+            return None
+    if isinstance(result, Verdict) and result.holds is None:
+        return None
+    return result
+
+
+def num_text(value: sympy.Expr) -> str:
+    value = sympy.sympify(value)
+    return str(int(value)) if value.is_Integer else f"{float(value):.6g}"
+
+
+# ---------------------------------------------------------------------------------------
+# σ': exact (SymPy, its own budget), else a rigorous enclosure (arb), else samples.
+
+_CACHE: dict[tuple, object] = {}  # only results that do not depend on a timer
+
+
+def _cached(key: tuple, compute: Callable[[], tuple[T, bool]]) -> T:
+    if key in _CACHE:
+        return _CACHE[key]  # type: ignore[return-value]
+    value, deterministic = compute()
+    if deterministic:
+        _CACHE[key] = value
+    return value
+
+
+def slopes(fn: Function, params: Mapping[str, Param] | None = None) -> Slopes:
+    """inf and sup of σ' over ℝ (kinks between pieces are ignored: σ is Lipschitz there)."""
+    return _with_params(
+        fn.expr,
+        fn.var,
+        params,
+        _slopes,
+        lambda names: Slopes(
+            -sympy.oo,
+            sympy.oo,
+            None,
+            "bound",
+            f"depends on the parameter {names}",
+            depends_on=tuple(names.split(", ")),
+            uniform=False,
+        ),
+    )
+
+
+def _slopes(expr: sympy.Expr, x: sympy.Symbol, symbolic: bool = False) -> Slopes | None:
+    def compute() -> tuple[Slopes | None, bool]:
+        finished = [True]
+
+        def timed_out() -> None:
+            finished[0] = False
+
+        exact = within_budget(lambda: _exact_slopes(expr, x), lambda: timed_out(), BUDGET_S)
+        if exact is not None or symbolic:
+            return exact, finished[0]
+        note = TIMED_OUT if not finished[0] else "SymPy could not find the range of σ'"
+        return _bounded_slopes(expr, x, note), finished[0]
+
+    return _cached(("slopes", expr, x, symbolic), compute)
+
+
+def _exact_slopes(expr: sympy.Expr, x: sympy.Symbol) -> Slopes | None:
+    lows, highs = [], []
+    worst: tuple[float, float] | None = None
+    for piece, where in pieces(expr, x):
+        d = sympy.diff(piece, x)
+        try:
+            rng = _slope_range(piece, x, where)
+            low, high = rng.inf, rng.sup
+        except (NotImplementedError, ValueError, TypeError, AttributeError):
+            return None
+        if not (low.is_number and high.is_number):
+            return None
+        lows.append(low)
+        highs.append(high)
+        for point in _candidates(d, x, where):
+            value = _at(d, x, point)
+            if value is not None and (worst is None or value < worst[1]):
+                worst = (point, value)
+    low, high = sympy.Min(*lows), sympy.Max(*highs)
+    refuted = bool(low < 0)
+    return Slopes(low, high, worst[0] if worst else None, "exact", refuted=refuted)
+
+
+def _bounded_slopes(expr: sympy.Expr, x: sympy.Symbol, note: str) -> Slopes:
+    """σ' enclosed rigorously over ℝ with arb; samples when that cannot be done."""
+    d = sympy.diff(_as_pieces(expr), x)
+    try:
+        enc = intervals.enclose(d, x)
+    except intervals.Unsupported:
+        enc = None
+    if enc is not None and math.isfinite(enc.low) and math.isfinite(enc.high):
+        refuted = enc.at_min is not None and enc.at_min.hi < 0
+        note = f"{note}; bounded rigorously (interval arithmetic)"
+        return Slopes(
+            sympy.Float(enc.low), sympy.Float(enc.high), enc.argmin, "bound", note, refuted
+        )
+    return _sampled_slopes(d, x, note, enc)
+
+
+def _sampled_slopes(
+    d: sympy.Expr, x: sympy.Symbol, note: str, enc: intervals.Enclosure | None
+) -> Slopes:
+    values = sampled(d, x, _SAMPLES)
+    note = f"{note}; no rigorous bound either, so only sampled on [-10, 10] (an estimate)"
+    if not values:
+        return Slopes(-sympy.oo, sympy.oo, None, "estimate", note)
+    point, low = min(values, key=lambda pv: pv[1])
+    high = max(v for _, v in values)
+    if enc is not None:  # one finite end of the enclosure is still rigorous
+        pass
+    refuted = (low < 0 and intervals.value_at(d, x, point).hi < 0) or _confirm_negative(d, x, point)
+    return Slopes(sympy.Float(low), sympy.Float(high), point, "estimate", note, refuted)
+
+
+def _as_pieces(expr: sympy.Expr) -> sympy.Expr:
+    """Max, Min and Abs as one Piecewise, so that σ' has no Heaviside(0) = 1/2 values at
+    the kinks (which are not slopes of σ)."""
+    try:
+        return sympy.piecewise_fold(expr.rewrite(sympy.Piecewise))
+    except Exception:  # a failed rewrite only costs precision
+        return expr
+
+
+def _ratio_pieces(expr: sympy.Expr, x: sympy.Symbol) -> sympy.Expr:
+    """Φ(s)/s with s cancelled in each piece."""
+    folded = _as_pieces(expr / x)
+    if isinstance(folded, sympy.Piecewise):
+        return sympy.Piecewise(*[(sympy.cancel(e), c) for e, c in folded.args])
+    return sympy.cancel(folded)
+
+
+def _confirm_negative(d: sympy.Expr, x: sympy.Symbol, point: float) -> bool:
+    """d(point) < 0, decided by SymPy's evalf with its error control (50 digits)."""
+    try:
+        value = d.subs(x, sympy.Rational(point)).evalf(50)
+        return bool(value.is_real and value < -sympy.Float("1e-30"))
+    except (TypeError, ValueError, ArithmeticError):
+        return False
+
+
+# ---------------------------------------------------------------------------------------
+# |σ(x)| ≤ |x| (Theorem 2 of Ruthotto & Haber)
+
+
+def below_identity(fn: Function, params: Mapping[str, Param] | None = None) -> Verdict:
+    """|σ(x)| ≤ |x| for all x.
+
+    Proven when σ(0) = 0 and sup |σ'| ≤ 1 (then |σ(x)| = |∫₀ˣ σ'| ≤ |x|), or when SymPy
+    or a rigorous enclosure bounds σ(x)/x within [-1, 1] on both half-lines; refuted by a
+    point where it fails, confirmed rigorously.
+    """
+    return _with_params(
+        fn.expr,
+        fn.var,
+        params,
+        _below_identity_of,
+        lambda names: Verdict(None, f"depends on the parameter {names}", kind="estimate"),
+    )
+
+
+def _below_identity_of(expr: sympy.Expr, x: sympy.Symbol, symbolic: bool = False) -> Verdict:
+    def compute() -> tuple[Verdict, bool]:
+        finished = [True]
+
+        def timed_out() -> None:
+            finished[0] = False
+
+        exact = within_budget(lambda: _exact_below_identity(expr, x), timed_out, BUDGET_S)
+        if exact is not None or symbolic:
+            return exact, finished[0]
+        note = TIMED_OUT if not finished[0] else "SymPy could not decide"
+        return _bounded_below_identity(expr, x, note), finished[0]
+
+    return _cached(("below", expr, x, symbolic), compute)
+
+
+def _exact_below_identity(expr: sympy.Expr, x: sympy.Symbol) -> Verdict | None:
+    at_zero = sympy.simplify(expr.subs(x, 0))
+    if at_zero != 0 and at_zero.is_number:
+        return Verdict(False, f"σ(0) = {at_zero} ≠ 0", 0.0)
+    s = _exact_slopes(expr, x)
+    if at_zero == 0 and s is not None and bool(s.lipschitz <= 1):
+        return Verdict(True, f"σ(0) = 0 and sup |σ'| = {s.lipschitz} ≤ 1")
+    ratio = sympy.simplify(expr / x)
+    try:
+        ranges = [
+            function_range(ratio, x, half)
+            for half in (sympy.Interval.open(0, sympy.oo), sympy.Interval.open(-sympy.oo, 0))
+        ]
+        if all(r.inf >= -1 and r.sup <= 1 for r in ranges):
+            return Verdict(True, "SymPy bounds σ(x)/x within [-1, 1]")
+        if any(r.inf < -1 or r.sup > 1 for r in ranges):
+            point = _violation(expr, x)
+            return Verdict(False, "SymPy finds σ(x)/x outside [-1, 1]", point)
+    except (NotImplementedError, ValueError, TypeError, AttributeError):
+        pass
+    return None
+
+
+def _violation(expr: sympy.Expr, x: sympy.Symbol) -> float | None:
+    """A sample point where |σ(x)| > |x| is confirmed rigorously, if any."""
+    gap = sympy.Abs(expr) - sympy.Abs(x)
+    for point in _SAMPLES:
+        value = _at(expr, x, point)
+        big = point != 0 and value is not None and abs(value) > abs(point) * (1 + 1e-12)
+        if big and (intervals.value_at(gap, x, point).lo > 0 or _confirm_negative(-gap, x, point)):
+            return point
+    return None
+
+
+def _bounded_below_identity(expr: sympy.Expr, x: sympy.Symbol, note: str) -> Verdict:
+    at_zero = intervals.value_at(expr, x, 0.0)
+    point = _violation(expr, x)
+    if point is not None:
+        value = _at(expr, x, point)
+        return Verdict(False, f"|σ({point:g})| = {abs(value or 0):.6g} > {abs(point):g}", point)
+    if at_zero.lo == 0 and at_zero.hi == 0:
+        try:
+            ratio = _ratio_pieces(expr, x)
+            halves = []
+            for lo, hi in ((0.0, math.inf), (-math.inf, 0.0)):
+                ev = intervals.ratio_evaluator(expr, x, ratio)
+                halves.append(intervals.enclose(ratio, x, lo, hi, evaluator=ev))
+            low, high = min(h.low for h in halves), max(h.high for h in halves)
+            if low >= -1 and high <= 1:
+                return Verdict(
+                    True,
+                    f"σ(0) = 0 and interval arithmetic bounds σ(x)/x within "
+                    f"[{low:.6g}, {high:.6g}] ⊆ [-1, 1] ({note})",
+                    kind="bound",
+                )
+        except intervals.Unsupported:
+            pass
+    return Verdict(
+        None, f"{note}; sampling on [-10, 10] found no violation (not a proof)", kind="estimate"
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Φ(s)/s (Alt et al.'s 0 ≤ Φ(s)/s ≤ L)
+
+
+def flux_ratio(fn: Function, params: Mapping[str, Param] | None = None) -> RatioRange:
+    return _with_params(
+        fn.expr,
+        fn.var,
+        params,
+        _flux_ratio,
+        lambda names: RatioRange(
+            -sympy.oo,
+            sympy.oo,
+            None,
+            "bound",
+            f"depends on the parameter {names}",
+            depends_on=tuple(names.split(", ")),
+            uniform=False,
+        ),
+    )
+
+
+def _flux_ratio(expr: sympy.Expr, x: sympy.Symbol, symbolic: bool = False) -> RatioRange | None:
+    def compute() -> tuple[RatioRange | None, bool]:
+        finished = [True]
+
+        def timed_out() -> None:
+            finished[0] = False
+
+        exact = within_budget(lambda: _exact_flux_ratio(expr, x), timed_out, BUDGET_S)
+        if exact is not None or symbolic:
+            return exact, finished[0]
+        note = TIMED_OUT if not finished[0] else "SymPy could not find the range of Φ(s)/s"
+        return _bounded_ratio(expr, x, note), finished[0]
+
+    return _cached(("ratio", expr, x, symbolic), compute)
+
+
+def _exact_flux_ratio(expr: sympy.Expr, x: sympy.Symbol) -> RatioRange | None:
+    lows, highs = [], []
     for piece, where in pieces(expr, x):
         ratio = sympy.simplify(piece / x)
         for half in (sympy.Interval.open(0, sympy.oo), sympy.Interval.open(-sympy.oo, 0)):
@@ -449,15 +702,17 @@ def _exact_flux_ratio(expr: sympy.Expr, x: sympy.Symbol) -> RatioRange:
                 continue
             try:
                 rng = function_range(ratio, x, part)
-                if not (rng.inf.is_number and rng.sup.is_number):
-                    raise ValueError(rng)
-                lows.append(rng.inf)
-                highs.append(rng.sup)
-            except (NotImplementedError, ValueError, TypeError):
-                exact = False
-                values = [v for v in (_at(ratio, x, p) for p in _points(part)) if v is not None]
-                lows.append(sympy.Float(min(values)))
-                highs.append(sympy.Float(max(values)))
+            except (NotImplementedError, ValueError, TypeError, AttributeError):
+                return None
+            if not (rng.inf.is_number and rng.sup.is_number):
+                return None
+            lows.append(rng.inf)
+            highs.append(rng.sup)
+    low, high = sympy.Min(*lows), sympy.Max(*highs)
+    return RatioRange(low, high, _worst_ratio(expr, x), "exact", refuted=bool(low < 0))
+
+
+def _worst_ratio(expr: sympy.Expr, x: sympy.Symbol) -> float | None:
     worst = None
     for point in _SAMPLES:
         if point == 0:
@@ -465,4 +720,78 @@ def _exact_flux_ratio(expr: sympy.Expr, x: sympy.Symbol) -> RatioRange:
         value = _at(expr / x, x, point)
         if value is not None and (worst is None or value < worst[1]):
             worst = (point, value)
-    return RatioRange(sympy.Min(*lows), sympy.Max(*highs), worst[0] if worst else None, exact)
+    return worst[0] if worst else None
+
+
+def _bounded_ratio(expr: sympy.Expr, x: sympy.Symbol, note: str) -> RatioRange:
+    """Φ(s)/s enclosed rigorously on both half-lines (arb); samples when that fails."""
+    at_zero = intervals.value_at(expr, x, 0.0)
+    if at_zero.lo > 0 or at_zero.hi < 0:  # Φ(0) ≠ 0: Φ(s)/s is unbounded near 0
+        return RatioRange(-sympy.oo, sympy.oo, 0.0, "exact", f"Φ(0) ≠ 0 ({note})", True)
+    if at_zero.lo == 0 and at_zero.hi == 0:
+        try:
+            ratio = _ratio_pieces(expr, x)
+            halves = [
+                intervals.enclose(
+                    ratio, x, lo, hi, evaluator=intervals.ratio_evaluator(expr, x, ratio)
+                )
+                for lo, hi in ((0.0, math.inf), (-math.inf, 0.0))
+            ]
+            low, high = min(h.low for h in halves), max(h.high for h in halves)
+            if math.isfinite(low) and math.isfinite(high):
+                best = min(halves, key=lambda h: h.at_min.hi if h.at_min else math.inf)
+                refuted = best.at_min is not None and best.at_min.hi < 0
+                return RatioRange(
+                    sympy.Float(low),
+                    sympy.Float(high),
+                    best.argmin,
+                    "bound",
+                    f"{note}; bounded rigorously (interval arithmetic)",
+                    refuted,
+                )
+        except intervals.Unsupported:
+            pass
+    values = sampled(expr / x, x, [p for p in _SAMPLES if p != 0])
+    note = f"{note}; no rigorous bound either, so only sampled on [-10, 10] (an estimate)"
+    if not values:
+        return RatioRange(-sympy.oo, sympy.oo, None, "estimate", note)
+    point, low = min(values, key=lambda pv: pv[1])
+    high = max(v for _, v in values)
+    refuted = low < 0 and (
+        intervals.value_at(expr / x, x, point).hi < 0 or _confirm_negative(expr / x, x, point)
+    )
+    return RatioRange(sympy.Float(low), sympy.Float(high), point, "estimate", note, refuted)
+
+
+def usable_bound(result: Slopes | RatioRange, what: str) -> str:
+    """Why `result.high` may not be used as L in a step bound ("" when it may: it is
+    exact or a rigorous upper bound, finite, and holds for every parameter value)."""
+    if not result.sound:
+        return f"{what} is only an estimate ({result.note}), so no step bound is proven"
+    if result.high == sympy.oo:
+        if result.kind == "exact":
+            return ""
+        return f"no finite bound on {what} could be derived ({result.note})"
+    if not result.uniform:
+        return param_reason(result)
+    return ""
+
+
+def param_reason(result: Slopes | RatioRange | Verdict, holds: bool | None = True) -> str:
+    """The note of a result derived only at the learned parameters' initial values."""
+    names = ", ".join(result.depends_on)
+    plural = "parameters" if len(result.depends_on) > 1 else "parameter"
+    if not result.at_values:
+        return f"depends on the learned {plural} {names}, whose values are not known here"
+    word = {True: "holds", False: "fails", None: "is undecided"}[holds]
+    return (
+        f"depends on the learned {plural} {names}: SymPy could not derive it for every "
+        f"value, and it {word} for {result.at_values} (the initial value)"
+    )
+
+
+def shown(value: sympy.Expr, kind: Exactness) -> str:
+    """A value with its kind: `1`, `≤ 1.09988 (bound)`, `≈ 1.0994 (estimate)`."""
+    value = sympy.sympify(value)
+    text = "∞" if value == sympy.oo else ("-∞" if value == -sympy.oo else num_text(value))
+    return {"exact": text, "bound": f"{text} (bound)", "estimate": f"≈ {text} (estimate)"}[kind]

@@ -8,21 +8,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sympy
 
+from pde2net.analysis import amplification as amp
 from pde2net.analysis.forms import SymmetricLayer
-from pde2net.analysis.functions import flux_ratio
-from pde2net.analysis.report import Check, NormCondition, Number
-from pde2net.analysis.vonneumann import (
-    linear_symbol,
-    operator_norm_squared,
-    symbol_range,
-)
+from pde2net.analysis.functions import flux_ratio, number, param_reason, shown
+from pde2net.analysis.report import Check, NormCondition, Number, StepBound
+from pde2net.analysis.vonneumann import operator_norm_squared
 from pde2net.ir import Block, Equation
 from pde2net.schemes.common import num
 
 EUCLIDEAN = "Euclidean non-expansiveness (Alt et al.): ‖u^(k+1)‖₂ ≤ ‖u^k‖₂"
-VON_NEUMANN = "von Neumann: every Fourier mode's amplification |g(θ)| ≤ 1"
 TAU = sympy.Symbol("tau", positive=True)
 
 
@@ -45,101 +43,214 @@ def step_size(block: Block) -> sympy.Expr:
     return block.scheme.number("h")
 
 
-def von_neumann(block: Block, eq: Equation, order: int) -> Check | None:
-    """Derive the step bound from the symbol ŝ(θ) of a stencil right-hand side."""
-    symbol = linear_symbol(block.pde, eq)
-    if symbol is None:
+VON_NEUMANN = (
+    "von Neumann (periodic ℓ², Lax–Richtmyer): every G(θ) power-bounded, its eigenvalues "
+    "in |λ| ≤ 1 + τμ and none defective on that circle; μ = max(0, growth rate of the "
+    "PDE's zeroth-order terms)"
+)
+
+SCHEME_STEPS: dict[str, Callable[[sympy.Matrix, sympy.Expr], sympy.Matrix]] = {
+    "euler": amp.euler_step,
+    "leapfrog": amp.leapfrog_step,
+    "verlet": amp.verlet_step,
+}
+SCHEME_RULES = {
+    "euler": "G(θ) = I + τ A(θ)",
+    "leapfrog": "G(θ) = [[2I + τ² A(θ), −I], [I, 0]] on (u, u_prev)",
+    "verlet": "G(θ) = (I + τ E₂A(θ))(I + τ E₁A(θ)): the states updated in turn",
+}
+
+
+def von_neumann(
+    block: Block,
+    scheme: str = "euler",
+    *,
+    equations: list[Equation] | None = None,
+    linearise: bool = False,
+) -> Check | None:
+    """The exact von Neumann check of a linear stencil system stepped by `scheme`
+    (forward Euler, leapfrog or Verlet, as their generated code steps); None when the
+    right-hand sides are not linear in the states."""
+    system = amp.linear_system(block.pde, equations, linearise=linearise)
+    if system is None:
         return None
     tau = step_size(block)
-    subs = _grid_subs(block)
-    shown = formula(symbol.expr)
+    step = SCHEME_STEPS[scheme]
+    try:
+        if scheme == "euler":
+            bound = amp.euler_bound(system)
+        else:
+            bound = amp.second_order_bound(system, step)
+    except amp.Undecided:
+        bound = None
+    return linear_check(
+        block,
+        system,
+        lambda a: step(a, tau),
+        tau,
+        rule=SCHEME_RULES[scheme],
+        bound=bound,
+    )
+
+
+def linear_check(
+    block: Block,
+    system: amp.LinearSystem,
+    step: Callable[[sympy.Matrix], sympy.Matrix],
+    tau: sympy.Expr,
+    *,
+    rule: str,
+    bound: amp.Bound | None = None,
+    name: str = "von Neumann",
+    tau_name: str = "τ",
+) -> Check:
+    """Decide power-boundedness of G = step(A) exactly at this τ; report the bound."""
+    decision = amp.decide(system, step, tau)
     lin = (
-        f" (linearised: {', '.join(symbol.linearised)} by its slope at 0)"
-        if symbol.linearised
+        f" Linearised: {', '.join(system.linearised)} replaced by its slope at 0; the "
+        "result is the linearisation's (small data)."
+        if system.linearised
         else ""
     )
-    if order == 1:
-        rule = f"|1 + τ ŝ(θ)| ≤ 1 for all θ, ŝ(θ) = {shown}"
+    if system.linearised:
+        name += " (linearised)"
+    shown = _system_text(system)
+    mu = decision.mu
+    growth = (
+        f" The PDE's zeroth-order terms grow at the rate μ = {formula(mu)}: the scheme may "
+        f"follow that growth, |λ| ≤ 1 + τμ (stable in the Lax–Richtmyer sense)."
+        if mu != 0
+        else ""
+    )
+    formula_text = f"ρ(G(θ)) ≤ 1{' + τμ' if mu != 0 else ''} for all θ, no defective "
+    formula_text += f"eigenvalue on that circle; {rule}, {shown}"
+    values: dict[str, Number] = {"tau": Number.exact(tau)}
+    if mu != 0:
+        values["mu"] = Number.exact(mu)
+    step_bound = None
+    bound_text = ""
+    margin = None
+    if bound is not None:
+        values["bound"] = Number.exact(bound.value)
+        rel = "<" if bound.strict else "≤"
+        closed = formula(bound.closed) if bound.closed is not None else ""
+        step_bound = StepBound(Number.exact(tau), Number.exact(bound.value), bound.strict, closed)
+        if bound.value == 0:
+            bound_text = f"no {tau_name} > 0 is stable; {tau_name} = {num(tau)}"
+        elif bound.value == sympy.oo:
+            bound_text = f"every {tau_name} > 0 is stable; {tau_name} = {num(tau)}"
+        else:
+            shown_closed = f"{closed} = " if closed and closed != formula(bound.value) else ""
+            bound_text = (
+                f"{tau_name} {rel} {shown_closed}{num(bound.value)}{_grid_text(block)}; "
+                f"{tau_name} = {num(tau)}"
+            )
+            margin = float(bound.value / tau)
+    status: str
+    if decision.stable is None:
+        status = "unverified"
+        reason = f"The exact von Neumann analysis could not decide: {decision.reason}.{lin}"
+        condition = bound_text or "undecided"
+    elif decision.stable:
+        status = "conditional" if system.learned else "proven"
+        reason = (
+            f"Decided exactly (real-root isolation on rational coefficients, no sampling): "
+            f"every amplification matrix is power-bounded at {tau_name} = {num(tau)}.{growth}"
+        )
+        if system.learned:
+            reason += (
+                f" It uses the initial value of the learned {', '.join(system.learned)}, "
+                "which training changes."
+            )
+        reason += lin
+        condition = bound_text or f"power-bounded at {tau_name} = {num(tau)}"
     else:
-        rule = f"both roots of g² − (2 + τ² ŝ(θ)) g + 1 have |g| ≤ 1, ŝ(θ) = {shown}"
-    name = "von Neumann" + (" (linearised)" if symbol.linearised else "")
-    rng = symbol_range(symbol)
-    if rng is None:
-        return Check(
-            name=name,
-            formula=rule,
-            condition="ŝ(θ) is complex",
-            status="conditional",
-            reason="The symbol is not real, so pde2net derives no closed-form bound for it.",
-            notion=VON_NEUMANN,
-        )
-    high, low = rng.high.subs(subs), rng.low.subs(subs)
-    if high > 0:
-        return Check(
-            name=name,
-            formula=rule,
-            condition=f"max ŝ(θ) = {formula(rng.high)} > 0",
-            status="violated",
-            reason="The model itself amplifies some Fourier modes (ŝ(θ) > 0), so no step "
-            f"size is stable.{lin}",
-            notion=VON_NEUMANN,
-        )
-    if low == 0:
-        return Check(
-            name=name,
-            formula=rule,
-            condition="ŝ(θ) = 0",
-            status="proven",
-            reason="The symbol vanishes: every mode is left unchanged.",
-            notion=VON_NEUMANN,
-        )
-    m = rng.low
-    if order == 1:
-        # |1 + τ m| ≤ 1 with m < 0 fails first where 1 + τ m = -1.
-        crossing = sympy.solve(sympy.Eq(1 + TAU * m, -1), TAU)
-    else:
-        # Both roots lie on the unit circle while |2 + τ² m| ≤ 2; it fails at 2 + τ² m = -2.
-        crossing = sympy.solve(sympy.Eq(2 + TAU**2 * m, -2), TAU)
-    closed = sympy.simplify(crossing[0])
-    bound = sympy.simplify(closed.subs(subs))
-    ok = bool(tau <= bound)
-    margin = float(bound / tau)
-    where = f"min ŝ(θ) = {formula(m)}"
+        status = "violated"
+        reason = f"Decided exactly: {decision.reason} at {tau_name} = {num(tau)}."
+        if bound is not None and bound.value == 0:
+            reason = (
+                "Decided exactly: some Fourier mode is amplified for every step size "
+                f"{tau_name} > 0 ({decision.reason}).{growth}"
+            )
+        reason += lin
+        condition = bound_text or f"not power-bounded at {tau_name} = {num(tau)}"
+    if bound is not None and decision.stable is not None and 0 < bound.value < sympy.oo:
+        inside = tau < bound.value if bound.strict else tau <= bound.value
+        if bool(inside) != decision.stable:  # a scheme the closed form does not describe
+            step_bound = None
+            values.pop("bound")
+            margin = None
+            condition = f"{'power-bounded' if decision.stable else 'not power-bounded'} at "
+            condition += f"{tau_name} = {num(tau)}"
     return Check(
         name=name,
-        formula=rule,
-        condition=f"τ ≤ {formula(closed)} = {num(bound)}{_grid_text(block)}; τ = {num(tau)}",
-        status="proven" if ok else "violated",
-        reason=(
-            f"{where}, so the scheme is stable exactly for τ ≤ {formula(closed)}; "
-            f"τ = {num(tau)} is {'within' if ok else 'beyond'} it.{lin}"
-        ),
+        formula=formula_text,
+        condition=condition,
+        status=status,  # type: ignore[arg-type]
+        reason=reason,
         notion=VON_NEUMANN,
         margin=margin,
-        values={"tau": float(tau), "bound": float(bound), "closed_form": formula(closed)},
+        values=values,
+        step=step_bound,
     )
 
 
-def _flux_check(form: SymmetricLayer, name: str) -> Check:
-    """0 ≤ Φ(s)/s ≤ L for the flux Φ of one symmetric term."""
+def _system_text(system: amp.LinearSystem) -> str:
+    a = system.reaction + system.stencil
+    if system.n == 1:
+        return f"ŝ(θ) = {amp.symbol_text(a[0, 0], system.dims)}"
+    rows = "; ".join(
+        ", ".join(amp.symbol_text(a[i, j], system.dims) for j in range(system.n))
+        for i in range(system.n)
+    )
+    return f"A(θ) = [{rows}] on ({', '.join(system.states)})"
+
+
+def _flux_check(form: SymmetricLayer, name: str, params: dict | None = None) -> Check:
+    """0 ≤ Φ(s)/s ≤ L for the flux Φ of one symmetric term: proven only from SymPy's
+    exact range or a rigorous enclosure; violated only on a confirmed counterexample."""
     fn = form.function
-    ratio = flux_ratio(fn)
+    ratio = flux_ratio(fn, params)
+    kind = ratio.kind
+    low, high = shown(ratio.low, kind), shown(ratio.high, kind)
+    how = "SymPy bounds" if ratio.exact else "interval arithmetic (arb) bounds"
+    values = {"L": number(ratio.high, kind), "low": number(ratio.low, kind)}
+    base = {
+        "name": name,
+        "formula": f"0 ≤ Φ(s)/s ≤ L for all s ≠ 0  (Φ = {fn.name})",
+        "condition": f"Φ(s)/s ∈ [{low}, {high}]",
+        "notion": EUCLIDEAN,
+        "values": values,
+    }
+    holds = ratio.sound and bool(ratio.low >= 0) and ratio.high < sympy.oo
+    if ratio.depends_on and not ratio.uniform:
+        verdict = holds if ratio.sound else None
+        if ratio.refuted:
+            verdict = False
+        return Check(**base, status="conditional", reason=param_reason(ratio, verdict) + ".")
+    if holds:
+        return Check(
+            **base,
+            status="proven",
+            reason=f"{how} Φ(s)/s between {num(ratio.low)} and L = {num(ratio.high)}; Φ need "
+            "not be monotone for Euclidean stability.",
+        )
+    if ratio.refuted:
+        return Check(
+            **base,
+            status="violated",
+            reason=f"Φ(s)/s is {low} (< 0) near s = {ratio.worst_at}: the flux points uphill "
+            "and amplifies differences.",
+        )
+    if ratio.kind == "exact" and ratio.high == sympy.oo:
+        return Check(
+            **base, status="violated", reason="Φ(s)/s is unbounded, so no step size is stable."
+        )
     return Check(
-        name=name,
-        formula=f"0 ≤ Φ(s)/s ≤ L for all s ≠ 0  (Φ = {fn.name})",
-        condition=f"Φ(s)/s ∈ [{num(ratio.low)}, {num(ratio.high)}]",
-        status="proven" if ratio.low >= 0 and ratio.high < sympy.oo else "violated",
-        reason=(
-            f"SymPy bounds Φ(s)/s between {num(ratio.low)} and L = {num(ratio.high)}; Φ need "
-            "not be monotone for Euclidean stability."
-            if ratio.low >= 0 and ratio.high < sympy.oo
-            else f"Φ(s)/s is {num(ratio.low)} (< 0) near s = {ratio.worst_at}: the flux "
-            "points uphill and amplifies differences."
-            if ratio.low < 0
-            else "Φ(s)/s is unbounded, so no step size is stable."
-        ),
-        notion=EUCLIDEAN,
-        values={"L": num(ratio.high), "low": num(ratio.low)},
+        **base,
+        status="unverified",
+        reason=f"Φ(s)/s could not be bounded rigorously ({ratio.note}); sampled values "
+        "prove nothing.",
     )
 
 
@@ -161,7 +272,8 @@ def _fixed_step(
         f"{'within' if ok else 'beyond'} it.",
         notion=EUCLIDEAN,
         margin=float(bound / tau),
-        values={"tau": float(tau), "bound": float(bound), "closed_form": formula(closed)},
+        values={"tau": Number.exact(tau), "bound": Number.exact(bound)},
+        step=StepBound(Number.exact(tau), Number.exact(bound), False, formula(closed)),
     )
 
 
@@ -171,14 +283,14 @@ def _derivative(eq: Equation) -> str:
 
 def euclidean(block: Block, form: SymmetricLayer, eq: Equation) -> list[Check]:
     """Alt et al.: 0 ≤ Φ(s)/s ≤ L, then τ c L ‖K‖₂² ≤ 2."""
-    flux_check = _flux_check(form, f"{_derivative(eq)}: flux")
-    if flux_check.status == "violated":
+    flux_check = _flux_check(form, f"{_derivative(eq)}: flux", block.pde.params)
+    if flux_check.status != "proven":  # no sound L: no step bound to derive
         return [flux_check]
     if form.norm:
         from pde2net.schemes.norms import normalised_step
 
         return [flux_check, normalised_step(block, form, "Euclidean step", "τ · L · ‖K‖₂² ≤ 2")]
-    lip = flux_ratio(form.function).high
+    lip = flux_ratio(form.function, block.pde.params).high  # exact or a rigorous bound
     tau = step_size(block)
     c = form.coefficient
     k = form.weight
@@ -235,16 +347,18 @@ def euclidean_sum(block: Block, forms: list[SymmetricLayer], eq: Equation) -> li
     is non-expansive in ‖·‖₂ when τ Σ c_i L_i ‖K_i‖₂² ≤ 2. Fixed stencils contribute
     their exact norms; one learned kernel gets the bound that is left."""
     checks = [
-        _flux_check(form, f"{_derivative(eq)}: flux {form.function.name} on {form.weight}")
+        _flux_check(
+            form, f"{_derivative(eq)}: flux {form.function.name} on {form.weight}", block.pde.params
+        )
         for form in forms
     ]
-    if any(c.status == "violated" for c in checks):
+    if any(c.status != "proven" for c in checks):  # no sound L for every term
         return checks
     tau = step_size(block)
     fixed = sympy.Integer(0)  # Σ c L ‖S‖₂² over the stencil terms, in the grid symbol
     learned: list[tuple[SymmetricLayer, sympy.Expr]] = []  # (form, c L) of learned terms
     for form in forms:
-        strength = form.coefficient * flux_ratio(form.function).high
+        strength = form.coefficient * flux_ratio(form.function, block.pde.params).high
         if strength == 0:
             continue
         if form.stencil:
@@ -330,3 +444,27 @@ def euclidean_sum(block: Block, forms: list[SymmetricLayer], eq: Equation) -> li
         )
     )
     return checks
+
+
+def cycle_check(
+    block: Block,
+    step: Callable[[sympy.Matrix], sympy.Matrix],
+    tau: sympy.Expr,
+    *,
+    rule: str,
+    name: str,
+    tau_name: str,
+) -> Check | None:
+    """The exact von Neumann check of one cycle (FED, FSI) or one solver-iterated step
+    of a linear stencil system; the explicit step's bound on `tau_name` is reported as
+    the theorem's, the verdict is the exact one of the cycle as generated."""
+    system = amp.linear_system(block.pde)
+    if system is None:
+        return None
+    try:
+        bound = amp.euler_bound(system) if system.n == 1 else None
+    except amp.Undecided:
+        bound = None
+    return linear_check(
+        block, system, step, tau, rule=rule, bound=bound, name=name, tau_name=tau_name
+    )

@@ -5,23 +5,24 @@ from __future__ import annotations
 
 import sympy
 
-from pde2net.analysis.forms import SymmetricLayer, symmetric, symmetric_sum
-from pde2net.analysis.functions import slopes
-from pde2net.analysis.report import Check, NormCondition
+from pde2net.analysis.forms import SymmetricLayer, states_used, symmetric, symmetric_sum
+from pde2net.analysis.functions import number, shown, slopes, usable_bound
+from pde2net.analysis.report import Check, NormCondition, Number
 from pde2net.ir import Block
 from pde2net.lang.args import ArgSpec
 from pde2net.schemes import register
 from pde2net.schemes.base import Frame, Scheme
-from pde2net.schemes.norms import normalised_step
 from pde2net.schemes.common import (
     LIPSCHITZ,
     anti_dissipative,
+    literal,
     monotone_check,
     num,
     step_index,
     structure_unknown,
 )
 from pde2net.schemes.conditions import euclidean, euclidean_sum, von_neumann
+from pde2net.schemes.norms import normalised_step
 
 
 @register
@@ -38,36 +39,58 @@ class Euler(Scheme):
 
     def checks(self, block: Block) -> list[Check]:
         h = block.scheme.number("h")
+        # A linear stencil system (any number of states, reactions, couplings): the
+        # exact von Neumann analysis of the whole block, and nothing else is needed.
+        whole = von_neumann(block, "euler")
+        if whole is not None:
+            return [whole]
         result: list[Check] = []
         for eq in block.pde.equations:
+            own = states_used(block.pde, eq) <= {eq.state}  # an autonomous equation
             form = symmetric(block.pde, eq)
             if form is not None and form.sign > 0:
                 result.append(anti_dissipative(form, eq))
             elif form is not None and (form.function.flux or form.stencil):
                 result.extend(euclidean(block, form, eq))
-                linear = von_neumann(block, eq, order=1) if form.stencil else None
+                linear = (
+                    von_neumann(block, "euler", equations=[eq], linearise=True)
+                    if form.stencil and own
+                    else None
+                )
                 result.extend([linear] if linear else [])
             elif form is not None:
-                result.append(monotone_check(form, f"dt({eq.state})"))
+                result.append(monotone_check(form, f"dt({eq.state})", block.pde.params))
                 result.append(self._step(block, form, h))
             elif (terms := _flux_terms(block, eq)) is not None:
                 result.extend(euclidean_sum(block, terms, eq))
+            elif own and (linear := von_neumann(block, "euler", equations=[eq])) is not None:
+                result.append(linear)
             else:
-                linear = von_neumann(block, eq, order=1)
-                result.append(linear or structure_unknown(eq))
+                result.extend(_semilinear(block, eq) or [structure_unknown(eq)])
         return result
 
     def _step(self, block: Block, form: SymmetricLayer, h: sympy.Expr) -> Check:
         if form.norm:
             return normalised_step(block, form, "forward Euler step", "h · L_σ · ‖K‖₂² ≤ 2")
         fn = form.function
-        lip = slopes(fn).high
+        s = slopes(fn, block.pde.params)
+        unusable = usable_bound(s, "L_σ = sup σ'")
+        if unusable:
+            return Check(
+                name="forward Euler step",
+                formula="h · L_σ · ‖K‖₂² ≤ 2",
+                condition=f"L_σ = {shown(s.high, s.kind)}",
+                status="conditional" if s.depends_on and not s.uniform else "unverified",
+                reason=f"{unusable[0].upper()}{unusable[1:]}.",
+                notion=LIPSCHITZ,
+            )
+        lip = s.high
         c = form.coefficient
         k = form.weight
         each = f"‖{k}_j‖₂" if block.copies > 1 else f"‖{k}‖₂"
         scale = "" if c == 1 else f"{num(c)} · "
         formula = "h · L_σ · ‖K‖₂² ≤ 2" if c == 1 else "h · c · L_σ · ‖K‖₂² ≤ 2"
-        values = {"h": num(h), "L_sigma": num(lip), "c": num(c)}
+        values = {"h": Number.exact(h), "L_sigma": number(lip, s.kind), "c": Number.exact(c)}
         norm_note = f" The norm {form.norm} is treated as 1-Lipschitz." if form.norm else ""
         if lip == 0:
             return Check(
@@ -89,8 +112,10 @@ class Euler(Scheme):
                 notion=LIPSCHITZ,
                 values=values,
             )
-        bound = _norm_bound(form, h)
-        plugged = f"{num(h)} · {scale}{num(lip)} · {each}² ≤ 2, i.e. {each} ≤ {num(bound)}"
+        bound = _norm_bound(form, h, block.pde.params)
+        plugged = (
+            f"{num(h)} · {scale}{shown(lip, s.kind)} · {each}² ≤ 2, i.e. {each} ≤ {num(bound)}"
+        )
         requires = NormCondition.of((k,), "each", bound)
         if block.scheme.args.get("enforce"):
             return Check(
@@ -118,7 +143,7 @@ class Euler(Scheme):
         )
 
     def methods(self, block: Block, frame: Frame) -> list[list[str]]:
-        h = num(block.scheme.args["h"])
+        h = literal(block.scheme.number("h"))
         step = "" if h == "1" else f"{h} * "
         index = step_index(block)
         targets = ", ".join(frame.states)
@@ -134,12 +159,21 @@ class Euler(Scheme):
         ]
 
 
-def _norm_bound(form: SymmetricLayer, h: sympy.Expr) -> sympy.Expr | None:
-    """The largest ‖K‖₂ with h · c · L_σ · ‖K‖₂² ≤ 2 (None when L_σ is 0 or ∞)."""
-    lip = slopes(form.function).high
+def _norm_bound(form: SymmetricLayer, h: sympy.Expr, params=None) -> sympy.Expr | None:
+    """The largest ‖K‖₂ with h · c · L_σ · ‖K‖₂² ≤ 2 (None when L_σ is 0 or ∞); L_σ is
+    exact or a rigorous upper bound (the caller checked `usable_bound`)."""
+    lip = slopes(form.function, params).high
     if lip == 0 or lip == sympy.oo:
         return None
     return sympy.sqrt(2 / (h * form.coefficient * lip))
+
+
+def _semilinear(block: Block, eq) -> list[Check] | None:
+    """Forward Euler on dt(u) = L u + f(u) (a linear stencil part and a pointwise
+    reaction): the semilinear theorem's checks, or None when it does not apply."""
+    from pde2net.schemes.semilinear import semilinear
+
+    return semilinear(block, eq)
 
 
 def _flux_terms(block: Block, eq) -> list[SymmetricLayer] | None:

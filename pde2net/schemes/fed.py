@@ -10,12 +10,14 @@ import math
 
 import sympy
 
-from pde2net.analysis.report import Check
+from pde2net.analysis.amplification import cycle_step
+from pde2net.analysis.report import Check, Number
 from pde2net.ir import Block
 from pde2net.lang.args import ArgSpec
 from pde2net.schemes import register
 from pde2net.schemes.base import Frame, Scheme
 from pde2net.schemes.common import num, step_index
+from pde2net.schemes.conditions import cycle_check
 from pde2net.schemes.euler import Euler
 
 
@@ -36,6 +38,11 @@ def fed_steps(n: int, tau_max: float, reorder: bool = True) -> list[float]:
         ordered.append(steps[index])
         k += 1
     return ordered
+
+
+def max_step(n: int, tau_max: sympy.Expr) -> sympy.Expr:
+    """The longest FED step, exactly: τ_max / (2 cos²(π (2n − 1)/(4n + 2)))."""
+    return tau_max / (2 * sympy.cos(sympy.pi * (2 * n - 1) / (4 * n + 2)) ** 2)
 
 
 def cycle_time(n: int, tau_max: float) -> float:
@@ -70,7 +77,21 @@ class FED(Scheme):
 
     def checks(self, block: Block) -> list[Check]:
         n, tau_max = block.steps, float(block.scheme.args["tau_max"])
-        explicit = Euler().checks(explicit_equivalent(block, block.scheme.number("tau_max")))
+        # A linear stencil system: the cycle's exact amplification, with the step sizes
+        # the generated code uses (rounded to 12 digits), power-bounded or not.
+        taus_code = [sympy.Rational(repr(round(t, 12))) for t in fed_steps(n, tau_max)]
+        linear = cycle_check(
+            block,
+            lambda a: cycle_step(a, taus_code),
+            block.scheme.number("tau_max"),
+            rule=f"G(θ) = Π_i (I + τ_i A(θ)), the {n} FED steps as generated",
+            name="FED cycle (von Neumann)",
+            tau_name="τ_max",
+        )
+        if linear is not None:
+            return [linear]
+        exact_tau = block.scheme.number("tau_max")
+        explicit = Euler().checks(explicit_equivalent(block, exact_tau))
         taus = fed_steps(n, tau_max)
         stable = all(c.status != "violated" for c in explicit)
         nonlinear = bool(block.pde.functions)
@@ -79,17 +100,22 @@ class FED(Scheme):
             formula="a cycle is stable iff the explicit step τ_max is",
             condition=f"n = {n}: max τᵢ = {max(taus):.6g}, cycle time τ_max (n² + n)/3 = "
             f"{cycle_time(n, tau_max):.6g}",
-            status=("conditional" if nonlinear else "proven") if stable else "violated",
+            status=("unverified" if nonlinear else "proven") if stable else "violated",
             reason=(
                 "The cycle theorem holds for a fixed linear operator; this flux is nonlinear "
-                "and recomputed at every inner step, so stability is not guaranteed."
+                "and recomputed at every inner step, and no theorem covers such a cycle (its "
+                "long steps can amplify), so stability is not guaranteed."
                 if stable and nonlinear
                 else f"The explicit conditions above hold at τ_max = {num(tau_max)}, so each FED cycle "
                 f"(κ-cycle ordered) is stable although single steps reach {max(taus):.4g}."
                 if stable
                 else f"The explicit step τ_max = {num(tau_max)} already violates its bound."
             ),
-            values={"cycle_time": cycle_time(n, tau_max), "steps": n, "max_step": max(taus)},
+            values={
+                "cycle_time": Number.exact(exact_tau * (n * n + n) / 3),
+                "steps": Number.exact(n),
+                "max_step": Number.exact(max_step(n, exact_tau)),
+            },
         )
         return [*explicit, cycle]
 

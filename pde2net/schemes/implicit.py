@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sympy
 
+from pde2net.analysis import amplification as amp
 from pde2net.analysis.forms import SymmetricLayer, symmetric
 from pde2net.analysis.functions import flux_ratio
 from pde2net.analysis.report import Check, NormCondition, Number
@@ -18,8 +19,8 @@ from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
 from pde2net.schemes import register
 from pde2net.schemes.base import Frame, Scheme
-from pde2net.schemes.common import num, step_index
-from pde2net.schemes.conditions import EUCLIDEAN, formula
+from pde2net.schemes.common import literal, num, step_index
+from pde2net.schemes.conditions import EUCLIDEAN, _flux_check, formula
 
 SOLVERS = ("fixed_point", "jacobi", "cg")
 G = sympy.Symbol("g")  # the frozen diffusivity in generated code
@@ -76,7 +77,10 @@ class Implicit(Scheme):
 
     def checks(self, block: Block) -> list[Check]:
         form = form_of(block)
-        ratio = flux_ratio(form.function)
+        flux = _flux_check(form, "semi-implicit step: flux", block.pde.params)
+        if flux.status != "proven":  # G ≥ 0 is not proven (or refuted): nothing follows
+            return [flux]
+        ratio = flux_ratio(form.function, block.pde.params)  # exact or a rigorous bound
         tau = block.scheme.number("tau")
         c, lip = form.coefficient, ratio.high
         spd = ratio.low >= 0
@@ -108,6 +112,9 @@ class Implicit(Scheme):
                 "iterations gives an approximate solve.",
             )
         if solver == "jacobi":
+            system = amp.linear_system(block.pde)
+            if system is not None:
+                return jacobi_check(block, system, tau, sympy.Integer(1), (0,), "solver: Jacobi")
             if form.stencil and _first_difference(block, k):
                 return Check(
                     name="solver: Jacobi",
@@ -156,7 +163,7 @@ class Implicit(Scheme):
     def methods(self, block: Block, frame: Frame) -> list[list[str]]:
         (u,) = frame.states
         solver = block.scheme.args["solver"]
-        tau = num(block.scheme.args["tau"])
+        tau = literal(block.scheme.number("tau"))
         iterations = int(block.scheme.args["iterations"])
         steps = block.steps
         j = step_index(block)
@@ -203,6 +210,73 @@ class Implicit(Scheme):
                 f"    return {u}",
             ],
         ]
+
+
+def jacobi_check(
+    block: Block,
+    system: amp.LinearSystem,
+    tau: sympy.Expr,
+    omega: sympy.Expr,
+    levels: tuple[int, ...],
+    name: str,
+) -> Check:
+    """Damped Jacobi on (I − τ 4^(−l) A) v = b for a linear stencil symbol ŝ(θ): the
+    iteration matrix I − ω D⁻¹A has the symbol 1 − ω λ(θ), λ = (1 − τ_l ŝ)/(1 − τ_l ŝ₀)
+    with ŝ₀ the stencil's diagonal, so it converges iff 0 < ω λ(θ) < 2 for every θ:
+    0 < ω < 2/λ_max, decided exactly from the symbol's range on every smoothed level."""
+    rng = amp.scalar_range(system)
+    rule = "0 < ω < 2 / λ_max(D⁻¹A), λ(θ) = (1 − τ ŝ(θ)) / (1 − τ ŝ₀)"
+    if rng is None:
+        return Check(
+            name=name,
+            formula=rule,
+            condition="the symbol is not real",
+            status="unverified",
+            reason="pde2net has no exact range of this symbol, so Jacobi's convergence is "
+            "not decided.",
+        )
+    low, high = rng
+    s0 = amp.diagonal(system)
+    lam_max, lam_min, worst = None, None, 0
+    for level in levels:
+        t = tau * sympy.Rational(1, 4**level)
+        d = 1 - t * s0
+        if d <= 0:
+            lam_max = None
+            break
+        hi_l, lo_l = (1 - t * low) / d, (1 - t * high) / d
+        if lam_max is None or hi_l > lam_max:
+            lam_max, worst = hi_l, level
+        lam_min = lo_l if lam_min is None else min(lam_min, lo_l)
+    if lam_max is None or lam_min <= 0:
+        return Check(
+            name=name,
+            formula=rule,
+            condition="D⁻¹A is not positive definite",
+            status="violated",
+            reason="The diagonal or the system is not positive, so Jacobi need not converge.",
+        )
+    bound = 2 / lam_max
+    ok = bool(omega < bound)
+    where = f" (level {worst})" if len(levels) > 1 else ""
+    return Check(
+        name=name,
+        formula=rule,
+        condition=f"ω < 2/λ_max = {num(bound)}{where}; ω = {num(omega)}",
+        status="proven" if ok else "violated",
+        reason=(
+            f"Exactly from the symbol's range ŝ ∈ [{num(low)}, {num(high)}] and diagonal "
+            f"ŝ₀ = {num(s0)}: λ(D⁻¹A) ∈ [{num(lam_min)}, {num(lam_max)}]{where}, so the "
+            f"damped Jacobi iteration {'contracts' if ok else 'diverges'} (|1 − ωλ| "
+            f"{'<' if ok else '≥'} 1 {'for every θ' if ok else 'at the top frequency'})."
+        ),
+        margin=float(bound / omega),
+        values={
+            "omega": Number.exact(omega),
+            "omega_bound": Number.exact(bound),
+            "lambda_max": Number.exact(lam_max),
+        },
+    )
 
 
 def _first_difference(block: Block, name: str) -> bool:

@@ -6,17 +6,17 @@ from __future__ import annotations
 import sympy
 
 from pde2net.analysis.forms import SymmetricLayer, symmetric
-from pde2net.analysis.functions import slopes
-from pde2net.analysis.report import Check, NormCondition
+from pde2net.analysis.functions import number, shown, slopes, usable_bound
+from pde2net.analysis.report import Check, NormCondition, Number
 from pde2net.ir import Block
 from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
 from pde2net.schemes import register
 from pde2net.schemes.base import Frame, Scheme
-from pde2net.schemes.norms import normalised_step
 from pde2net.schemes.common import (
     LIPSCHITZ,
     anti_dissipative,
+    literal,
     num,
     reversibility,
     step_index,
@@ -24,6 +24,7 @@ from pde2net.schemes.common import (
     theorem2_check,
 )
 from pde2net.schemes.conditions import von_neumann
+from pde2net.schemes.norms import normalised_step
 
 
 @register
@@ -52,7 +53,7 @@ class Leapfrog(Scheme):
         h = block.scheme.number("h")
         (eq,) = block.pde.equations
         form = symmetric(block.pde, eq)
-        linear = von_neumann(block, eq, order=2)
+        linear = von_neumann(block, "leapfrog")
         if linear is not None:
             return [linear, reversibility(self.title)]
         if form is None:
@@ -68,13 +69,25 @@ class Leapfrog(Scheme):
     def _step(self, block: Block, form: SymmetricLayer, h: sympy.Expr) -> Check:
         if form.norm:
             return normalised_step(block, form, "leapfrog step", "h · √(L_σ) · ‖K‖₂ ≤ 2")
-        lip = slopes(form.function).high
+        fn = form.function
+        s = slopes(fn, block.pde.params)
+        unusable = usable_bound(s, "L_σ = sup σ'")
+        if unusable:
+            return Check(
+                name="leapfrog step",
+                formula="h · √(L_σ) · ‖K‖₂ ≤ 2",
+                condition=f"L_σ = {shown(s.high, s.kind)}",
+                status="conditional" if s.depends_on and not s.uniform else "unverified",
+                reason=f"{unusable[0].upper()}{unusable[1:]}.",
+                notion=LIPSCHITZ,
+            )
+        lip = s.high
         k = form.weight
         each = f"‖{k}_j‖₂" if block.copies > 1 else f"‖{k}‖₂"
         c = form.coefficient
         formula = "h · √(L_σ) · ‖K‖₂ ≤ 2" if c == 1 else "h · √(c · L_σ) · ‖K‖₂ ≤ 2"
-        values: dict[str, object] = {"h": num(h), "L_sigma": num(lip), "c": num(c)}
-        bound = _norm_bound(form, h)
+        values = {"h": Number.exact(h), "L_sigma": number(lip, s.kind), "c": Number.exact(c)}
+        bound = _norm_bound(form, h, block.pde.params)
         if bound is None:
             ok = lip == 0
             return Check(
@@ -112,7 +125,7 @@ class Leapfrog(Scheme):
         (u,) = frame.states
         prev = f"{u}_prev"
         h = block.scheme.number("h")
-        h2 = "" if h == 1 else f"{num(h**2)} * "
+        h2 = "" if h == 1 else f"{literal(h**2)} * "
         index = step_index(block)
         steps = block.steps
         pair = "tuple[torch.Tensor, torch.Tensor]"
@@ -155,9 +168,9 @@ class Leapfrog(Scheme):
         ]
 
 
-def _norm_bound(form: SymmetricLayer, h: sympy.Expr) -> sympy.Expr | None:
+def _norm_bound(form: SymmetricLayer, h: sympy.Expr, params=None) -> sympy.Expr | None:
     """The largest ‖K‖₂ with h · √(c L_σ) · ‖K‖₂ ≤ 2 (None when L_σ is 0 or ∞)."""
-    lip = slopes(form.function).high
+    lip = slopes(form.function, params).high
     if lip == 0 or lip == sympy.oo:
         return None
     return 2 / (h * sympy.sqrt(form.coefficient * lip))

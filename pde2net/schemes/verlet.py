@@ -7,22 +7,24 @@ from __future__ import annotations
 import sympy
 
 from pde2net.analysis.forms import SymmetricLayer, states_used, symmetric
-from pde2net.analysis.functions import slopes
-from pde2net.analysis.report import Check, NormCondition
+from pde2net.analysis.functions import number, shown, slopes, usable_bound
+from pde2net.analysis.report import Check, NormCondition, Number
 from pde2net.ir import Block
 from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
 from pde2net.schemes import register
 from pde2net.schemes.base import Frame, Scheme
-from pde2net.schemes.norms import normalised_step
 from pde2net.schemes.common import (
     LIPSCHITZ,
+    literal,
     monotone_check,
     num,
     reversibility,
     step_index,
     structure_unknown,
 )
+from pde2net.schemes.conditions import von_neumann
+from pde2net.schemes.norms import normalised_step
 
 
 @register
@@ -59,13 +61,16 @@ class Verlet(Scheme):
 
     def checks(self, block: Block) -> list[Check]:
         h = block.scheme.number("h")
+        linear = von_neumann(block, "verlet")
+        if linear is not None:  # a linear stencil pair: the exact analysis of the step
+            return [linear, reversibility(self.title)]
         forms = [symmetric(block.pde, eq) for eq in block.pde.equations]
         result: list[Check] = []
         for eq, form in zip(block.pde.equations, forms, strict=True):
             if form is None:
                 result.append(structure_unknown(eq))
             else:
-                result.append(monotone_check(form, f"dt({eq.state})"))
+                result.append(monotone_check(form, f"dt({eq.state})", block.pde.params))
         if None in forms:
             return [*result, reversibility(self.title)]
         first, second = forms
@@ -96,7 +101,19 @@ class Verlet(Scheme):
         for form in (first, second):
             if form.norm:
                 return normalised_step(block, form, "Verlet step", "h · L_σ · ‖K₁‖₂ ‖K₂‖₂ ≤ 2")
-        l1, l2 = slopes(first.function).high, slopes(second.function).high
+        s1, s2 = slopes(first.function, block.pde.params), slopes(second.function, block.pde.params)
+        for s in (s1, s2):
+            unusable = usable_bound(s, "L_σ = sup σ'")
+            if unusable:
+                return Check(
+                    name="Verlet step",
+                    formula="h · L_σ · ‖K₁‖₂ ‖K₂‖₂ ≤ 2",
+                    condition=f"L_σ = {shown(s.high, s.kind)}",
+                    status="conditional" if s.depends_on and not s.uniform else "unverified",
+                    reason=f"{unusable[0].upper()}{unusable[1:]}.",
+                    notion=LIPSCHITZ,
+                )
+        l1, l2 = s1.high, s2.high
         lip = sympy.sqrt(first.coefficient * l1 * second.coefficient * l2)
         k1, k2 = first.weight, second.weight
         sub = "_j" if block.copies > 1 else ""
@@ -107,7 +124,8 @@ class Verlet(Scheme):
             if same and second.coefficient == 1
             else "h · √(c₁ L₁ c₂ L₂) · ‖K₁‖₂ ‖K₂‖₂ ≤ 2"
         )
-        values: dict[str, object] = {"h": num(h), "L_sigma": num(lip)}
+        kind = "exact" if s1.kind == s2.kind == "exact" else "bound"  # both are sound here
+        values = {"h": Number.exact(h), "L_sigma": number(lip, kind)}
         if lip == 0 or lip == sympy.oo:
             return Check(
                 name="Verlet step",
@@ -142,7 +160,7 @@ class Verlet(Scheme):
 
     def methods(self, block: Block, frame: Frame) -> list[list[str]]:
         y, z = frame.states
-        h = num(block.scheme.args["h"])
+        h = literal(block.scheme.number("h"))
         step = "" if h == "1" else f"{h} * "
         index = step_index(block)
         steps = block.steps

@@ -114,3 +114,91 @@ def test_scaled_tanh_lipschitz(c: Fraction):
     assert s.high == scale
     assert s.low == 0
     assert s.monotone
+
+
+# --- soundness: exactness is a type, samples never prove, budgets are per call ----------
+
+PM_SPEC = """
+const h = 1
+const lambda = 0.5
+flux phi(s) = s / (1 + s^2 / lambda^2)
+pde perona_malik {{
+    state u[1]
+    grid  h
+    dt(u) = -dx' phi(dx u)
+}}
+network pm {{
+    input  signal(1, 32)
+    perona_malik by euler(tau = {tau}, steps = 2)
+    output identity
+}}
+"""
+
+
+def _pm_status(tau: str) -> str:
+    from pde2net.api import check_text
+
+    report = check_text(PM_SPEC.format(tau=tau)).analysis
+    return report.verdict
+
+
+def test_perona_malik_violated_without_sympy_time(monkeypatch):
+    from pde2net.analysis import functions
+
+    assert _pm_status("0.55") == "violated"
+    monkeypatch.setattr(functions, "BUDGET_S", 1e-9)
+    monkeypatch.setattr(functions, "_CACHE", {})
+    ratio = functions.flux_ratio(
+        Function("phi", X, X / (1 + X**2 / sympy.Rational(1, 4)), flux=True)
+    )
+    assert ratio.kind == "bound" and ratio.low >= 0 and ratio.high <= 1 + 1e-6
+    assert _pm_status("0.55") == "violated"  # after other blocks ran, and with no SymPy time
+    assert _pm_status("0.45") == "proven"
+
+
+def test_swish_slope_is_a_rigorous_bound():
+    s = slopes(user(X / (1 + sympy.exp(-X))))
+    assert s.kind == "bound"
+    assert 1.09984 <= float(s.high) <= 1.0999
+    assert s.refuted and not s.monotone
+
+
+def test_sampled_results_never_prove(monkeypatch):
+    from pde2net.analysis import functions, intervals
+
+    def unsupported(*args, **kwargs):
+        raise intervals.Unsupported("test")
+
+    monkeypatch.setattr(functions, "BUDGET_S", 1e-9)
+    monkeypatch.setattr(functions, "_CACHE", {})
+    monkeypatch.setattr(intervals, "enclose", unsupported)
+    s = slopes(user(sympy.tanh(X)))
+    assert s.kind == "estimate" and not s.monotone
+    r = functions.flux_ratio(Function("phi", X, X / (1 + X**2), flux=True))
+    assert r.kind == "estimate"
+    assert functions.usable_bound(s, "L")
+
+
+@pytest.mark.parametrize("body", ["tanh(a * x)", "a * tanh(x)", "tanh(x) + a * x", "max(x, a * x)"])
+def test_learned_parameter_in_activation(body):
+    from pde2net.api import check_text
+
+    spec = f"""
+pde p(c) {{
+    state u[c]
+    weight K : conv(3, c -> c)
+    param a = 0.1 : learn, positive
+    fn act(x) = {body}
+    dt(u) = -K' act(K u)
+}}
+network n {{
+    input signal(2, 16)
+    p(2) by euler(h = 0.1, steps = 2)
+    output identity
+}}
+"""
+    checks = check_text(spec).analysis.blocks[0].checks
+    step = next(c for c in checks if c.name == "forward Euler step")
+    assert step.status == "conditional"
+    assert "learned parameter a" in step.reason and "a = 0.1" in step.reason
+    assert all(c.status != "proven" or "a" not in c.reason for c in checks)

@@ -113,7 +113,7 @@ def test_non_monotone_activation_is_unstable_with_a_counterexample():
     assert block["status"] == "violated"
     check = next(c for c in block["checks"] if c["status"] == "violated")
     assert "monotone" in check["name"]
-    x, slope = check["values"]["counterexample_x"], check["values"]["slope_there"]
+    x, slope = (check["values"][k]["value"] for k in ("counterexample_x", "slope_there"))
     assert slope < 0
     assert re.fullmatch(r"σ'\(.+\) = .+ < 0", check["condition"]), check["condition"]
     assert f"x = {x:g}" in check["reason"]

@@ -92,7 +92,8 @@ def test_one_learned_kernel_gets_the_bound_the_stencil_leaves(tmp_path, tau, h):
     check = _step_check(pde2net.check_file(str(path)))
     assert check["status"] == "conditional"
     # τ (4/h² + ‖K‖₂²) ≤ 2, with c = L = 1 for both terms
-    assert check["values"]["norm_bound"] == pytest.approx(math.sqrt(2 / tau - 4 / h**2))
+    assert check["requires"]["bound"] == pytest.approx(math.sqrt(2 / tau - 4 / h**2))
+    assert check["values"]["norm_bound"]["kind"] == "exact"
     names = [c["name"] for c in pde2net.check_file(str(path))["blocks"][0]["checks"]]
     assert "dt(u): flux phi on dx" in names and "dt(u): flux phi on K" in names
 
@@ -110,7 +111,8 @@ def test_two_stencils_prove_the_2d_perona_malik_bound(tmp_path):
     path = _write(tmp_path, TWO_STENCILS)
     check = _step_check(pde2net.check_file(str(path)))
     assert check["status"] == "proven"
-    assert check["values"]["bound"] == pytest.approx(0.25)
+    assert check["values"]["bound"] == {"value": 0.25, "kind": "exact", "text": "1/4"}
+    assert check["step"]["bound"]["value"] == pytest.approx(0.25)
     for factor, code in ((0.99, 0), (1.01, 1)):
         result = run_cli("check", str(path), "--set", f"tau={0.25 * factor}")
         assert result.returncode == code, result.stdout
@@ -121,7 +123,7 @@ def test_two_learned_kernels_are_conditional_and_not_enforced(tmp_path):
     check = _step_check(pde2net.check_file(str(path)))
     assert check["status"] == "conditional"
     assert "‖K‖₂² + 1 · ‖W‖₂² ≤ 20" in check["condition"]
-    assert "norm_bound" not in check["values"]
+    assert "norm_bound" not in check["values"] and check["requires"] is None
 
 
 def test_enforced_sum_is_rescaled_and_certified(tmp_path):
