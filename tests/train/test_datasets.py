@@ -28,5 +28,7 @@ def test_denoising_sets_are_seeded_with_about_20_db_of_noise(name):
 
 
 def test_unknown_dataset_is_refused():
-    with pytest.raises(ValueError, match="datasets: digits, signals1d, images2d"):
-        datasets.load("cifar10")
+    with pytest.raises(
+        ValueError, match=r"unknown dataset .cifar10x.; datasets: digits, signals1d, images2d"
+    ):
+        datasets.load("cifar10x")
