@@ -37,4 +37,4 @@ def test_wheel_contains_grammar_and_entry_point(tmp_path):
     assert grammar == (ROOT / "grammars" / "pde.lark").read_bytes()
     parser = configparser.ConfigParser()
     parser.read_string(entry_text)
-    assert parser["console_scripts"]["pde2net"].strip() == "pde2net.cli:main"
+    assert parser["console_scripts"]["pde2net"].strip() == "pde2net.entry:main"
