@@ -9,14 +9,13 @@ and a sample (kind "estimate") never proves anything. Every result says which it
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import math
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -47,8 +46,7 @@ def _seconds(variable: str, default: float) -> float:
     return value if value > 0 and math.isfinite(value) else default
 
 
-BUDGET_S = _seconds("PDE2NET_SYMPY_BUDGET", 2.0)  # one exact computation
-ANALYSIS_BUDGET_S = _seconds("PDE2NET_ANALYSIS_BUDGET", 1.5)  # a whole check (the CLI's)
+BUDGET_S = _seconds("PDE2NET_SYMPY_BUDGET", 1.5)  # one exact computation
 SAMPLING_S = 0.5  # a fallback's own budget, outside the analysis budget
 TIMED_OUT = "SymPy could not decide within the time budget"
 T = TypeVar("T")
@@ -59,15 +57,6 @@ _TIMER, _SIGNAL = (
 
 class OutOfTime(BaseException):  # not an Exception: SymPy must not swallow it
     """Raised inside a budgeted SymPy computation when its time is up."""
-
-
-@contextlib.contextmanager
-def analysis_budget(seconds: float) -> Iterator[None]:
-    """Kept for callers; it no longer shares a budget between checks. Every exact
-    computation gets its own BUDGET_S, so that a verdict never depends on which blocks
-    or checks ran before it in the process."""
-    del seconds
-    yield
 
 
 class _Alarm:
@@ -429,15 +418,17 @@ def num_text(value: sympy.Expr) -> str:
 # ---------------------------------------------------------------------------------------
 # σ': exact (SymPy, its own budget), else a rigorous enclosure (arb), else samples.
 
-_CACHE: dict[tuple, object] = {}  # only results that do not depend on a timer
+_CACHE: dict[tuple, object] = {}
 
 
 def _cached(key: tuple, compute: Callable[[], tuple[T, bool]]) -> T:
+    """One answer per expression and process, timed out or not: the first derivation
+    has its own full budget (nothing is shared between checks, so it does not depend on
+    what ran before), and asking again, as every scheme's checks do, costs nothing."""
     if key in _CACHE:
         return _CACHE[key]  # type: ignore[return-value]
-    value, deterministic = compute()
-    if deterministic:
-        _CACHE[key] = value
+    value, _deterministic = compute()
+    _CACHE[key] = value
     return value
 
 

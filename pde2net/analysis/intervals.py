@@ -18,6 +18,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -577,6 +578,9 @@ def _t_range(lo: float, hi: float) -> tuple[float, float]:
     return lo, hi
 
 
+REFINE_S = 0.75  # CPU seconds of refinement per enclosure
+
+
 def enclose(
     expr: sympy.Expr,
     x: sympy.Symbol,
@@ -585,10 +589,15 @@ def enclose(
     *,
     tol: float = 1e-9,
     max_boxes: int = 3000,
+    seconds: float = REFINE_S,
     env: dict | None = None,
     evaluator: Callable[[Interval], Interval] | None = None,
 ) -> Enclosure:
-    """Rigorous low ≤ inf f, high ≥ sup f for f = expr over [lo, hi]."""
+    """Rigorous low ≤ inf f, high ≥ sup f for f = expr over [lo, hi].
+
+    The work is bounded: at most `max_boxes` boxes and `seconds` of CPU time for the
+    refinement (a hostile σ' costs a second, not a minute); either limit only loosens
+    the enclosure, never makes it wrong."""
     plain = evaluator or Evaluator(expr, x, env)
     tails: dict[int, Callable[[Interval], Interval]] = {}
     if evaluator is None:
@@ -600,11 +609,24 @@ def enclose(
             if tamed != expr:
                 tails[direction] = Evaluator(tamed, x, env)
 
+    slope = None  # f' for the mean-value form (quadratic convergence near an extremum)
+    if evaluator is None:
+        try:
+            slope = Evaluator(sympy.diff(expr, x), x, env)
+        except Exception:  # no derivative: the natural enclosure alone
+            slope = None
+
     def f(box: Interval) -> Interval:
         r = plain(box)
         for direction, g in tails.items():
             if (direction > 0 and box.lo >= 4) or (direction < 0 and box.hi <= -4):
                 r = r.intersect(g(box))
+        if slope is not None and box.finite and box.hi > box.lo:
+            # f(box) ⊆ f(m) + f'(box)·(box − m), every operation rounded outward
+            m = Interval((box.lo + box.hi) / 2, (box.lo + box.hi) / 2)
+            centre, d = plain(m), slope(box)
+            if centre.finite and d.finite:
+                r = r.intersect(_add(centre, _mul(d, _add(box, _neg(m)))))
         return r
 
     def point(v: float) -> Interval:
@@ -662,7 +684,9 @@ def enclose(
 
     splits = 0
     frozen: list[Interval] = []
-    while len(boxes) + splits < max_boxes:
+    deadline = time.process_time() + seconds
+    # The boxes always cover the whole domain, so stopping early only loosens the bound.
+    while len(boxes) + splits < max_boxes and time.process_time() < deadline:
         hi_id, lo_id = top(high_heap), top(low_heap)
         if hi_id is None or lo_id is None:
             break

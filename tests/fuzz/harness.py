@@ -21,13 +21,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pde2net.analysis.functions import ANALYSIS_BUDGET_S, analysis_budget
 from pde2net.api import check_text, read_spec
 from pde2net.lang import limits
 from pde2net.lang.errors import SpecError, source_lines_of
 
-TIME_LIMIT = 2.0  # seconds of CPU time per input, in process (wall-clock time on a loaded
-# machine measures the other processes too)
+TIME_LIMIT = 3.0  # seconds of CPU time per input, in process (wall-clock time on a loaded
+# machine measures the other processes too): a σ SymPy cannot bound costs its SymPy budget
+# (1.5 s) and then the rigorous enclosure's refinement (0.75 s) before it is decided
 FILE = "fuzz.pde"
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = sorted((ROOT / "specs").rglob("*.pde"))
@@ -68,8 +68,7 @@ def check(text: str, overrides: Mapping[str, object] | None = None, file: str = 
     """Run the in-process front end and analysis on `text` and judge the outcome."""
     started = time.process_time()
     try:
-        with analysis_budget(ANALYSIS_BUDGET_S):
-            checked = check_text(text, file, overrides)
+        checked = check_text(text, file, overrides)
         kind, detail = "ok", ""
         try:
             json.dumps(checked.report, allow_nan=False, ensure_ascii=False)
@@ -118,7 +117,7 @@ def compile_and_run(text: str) -> Outcome:
 
         from pde2net.api import compile_checked
 
-        with limits.use(**COMPILE_LIMITS), analysis_budget(ANALYSIS_BUDGET_S):
+        with limits.use(**COMPILE_LIMITS):
             checked = check_text(text, FILE)
         compiled = compile_checked(checked)
         shape = (1, *checked.network.input.shape)
