@@ -46,7 +46,7 @@ def _seconds(variable: str, default: float) -> float:
     return value if value > 0 and math.isfinite(value) else default
 
 
-BUDGET_S = _seconds("PDE2NET_SYMPY_BUDGET", 1.5)  # one exact computation
+BUDGET_S = _seconds("PDE2NET_SYMPY_BUDGET", 2.0)  # one exact computation
 SAMPLING_S = 0.5  # a fallback's own budget, outside the analysis budget
 TIMED_OUT = "SymPy could not decide within the time budget"
 T = TypeVar("T")
