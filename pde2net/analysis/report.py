@@ -166,12 +166,16 @@ class BlockReport:
 
     @property
     def condition(self) -> str:
-        """The most severe check's condition (the scheme's own, last one among equals),
-        numbers plugged in."""
+        """The most severe check's condition, numbers plugged in: among equals, the one
+        with a step bound, else the one with a norm condition, else the first (for a
+        proven block, the last: the scheme's own)."""
         if not self.checks:
             return "none"
         worst = SEVERITY[self.status]
         chosen = [c for c in self.checks if SEVERITY[c.status] == worst]
+        for preferred in ([c for c in chosen if c.step], [c for c in chosen if c.requires]):
+            if preferred:
+                return preferred[0].condition
         return (chosen[0] if self.status != "proven" else chosen[-1]).condition
 
     def norm_conditions(self, status: Status | None = None) -> list[NormCondition]:
