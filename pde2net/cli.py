@@ -466,15 +466,22 @@ _DATA_HELP = (
 )
 
 
+def _data_options(command):
+    """--data and --data-root, as train and evaluate take them."""
+    command = click.option(
+        "--data-root",
+        default=None,
+        type=click.Path(file_okay=False),
+        help="The directory holding cifar-10-batches-py/, cifar-100-python/ or stl10_binary/.",
+    )(command)
+    return click.option("--data", "data_name", required=True, metavar="NAME|PATH", help=_DATA_HELP)(
+        command
+    )
+
+
 @main.command(name="train")
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--data", "data_name", required=True, metavar="NAME|PATH", help=_DATA_HELP)
-@click.option(
-    "--data-root",
-    default=None,
-    type=click.Path(file_okay=False),
-    help="The directory holding cifar-10-batches-py/, cifar-100-python/ or stl10_binary/.",
-)
+@_data_options
 @click.option("--epochs", default=3, show_default=True, type=click.IntRange(1))
 @click.option(
     "--out", "out_dir", default=None, help="Output directory [default: runs, or the --resume DIR]."
@@ -682,13 +689,7 @@ def train_command(
 
 @main.command(name="evaluate")
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
-@click.option("--data", "data_name", required=True, metavar="NAME|PATH", help=_DATA_HELP)
-@click.option(
-    "--data-root",
-    default=None,
-    type=click.Path(file_okay=False),
-    help="The directory holding cifar-10-batches-py/, cifar-100-python/ or stl10_binary/.",
-)
+@_data_options
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1))
 @_json_option
 def evaluate_command(

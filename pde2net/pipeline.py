@@ -21,7 +21,8 @@ def export_compiled(compiled: Compiled) -> tuple[bytes, dict[str, Any]]:
     from pde2net.export.rewrite import optimize
 
     with torch_threads(1):
-        exported = export_bytes(compiled.module, compiled.network)
+        with certify.folded(compiled):  # enforced kernels exported at their effective value
+            exported = export_bytes(compiled.module, compiled.network)
         # K' as a Conv on K's flipped kernel, and the other rewrites: see export/rewrite.optimize
         proto = optimize(onnx.load_from_string(exported))
         certify.embed(proto, certify.recipe(compiled, proto))

@@ -432,6 +432,19 @@ def _cached(key: tuple, compute: Callable[[], tuple[T, bool]]) -> T:
     return value
 
 
+def _unknown(cls: type[T], names: str) -> T:
+    """The whole real line as the range: nothing is known for every parameter value."""
+    return cls(  # type: ignore[call-arg]
+        -sympy.oo,
+        sympy.oo,
+        None,
+        "bound",
+        f"depends on the parameter {names}",
+        depends_on=tuple(names.split(", ")),
+        uniform=False,
+    )
+
+
 def slopes(fn: Function, params: Mapping[str, Param] | None = None) -> Slopes:
     """inf and sup of σ' over ℝ (kinks between pieces are ignored: σ is Lipschitz there)."""
     return _with_params(
@@ -439,15 +452,7 @@ def slopes(fn: Function, params: Mapping[str, Param] | None = None) -> Slopes:
         fn.var,
         params,
         _slopes,
-        lambda names: Slopes(
-            -sympy.oo,
-            sympy.oo,
-            None,
-            "bound",
-            f"depends on the parameter {names}",
-            depends_on=tuple(names.split(", ")),
-            uniform=False,
-        ),
+        functools.partial(_unknown, Slopes),
     )
 
 
@@ -655,15 +660,7 @@ def flux_ratio(fn: Function, params: Mapping[str, Param] | None = None) -> Ratio
         fn.var,
         params,
         _flux_ratio,
-        lambda names: RatioRange(
-            -sympy.oo,
-            sympy.oo,
-            None,
-            "bound",
-            f"depends on the parameter {names}",
-            depends_on=tuple(names.split(", ")),
-            uniform=False,
-        ),
+        functools.partial(_unknown, RatioRange),
     )
 
 

@@ -23,18 +23,12 @@ _PERIOD = sympy.Interval(0, 2 * sympy.pi)
 
 
 def stencil_symbols(decl: StencilDecl) -> list[sympy.Expr]:
-    """ŝ_c(θ) for each component c of the stencil."""
-    symbols = []
-    for kernel in decl.kernels:
-        total = sympy.Integer(0)
-        for index in itertools.product(*(range(n) for n in kernel.shape)):
-            weight = kernel[index]
-            if weight == 0:
-                continue
-            phase = sum((i - o) * t for i, o, t in zip(index, decl.origin, THETA, strict=False))
-            total += weight * sympy.exp(sympy.I * phase)
-        symbols.append(total)
-    return symbols
+    """ŝ_c(θ) for each component c of the stencil: its Laurent polynomial
+    (`amplification.stencil_laurent`) at z_k = e^{iθ_k}."""
+    from pde2net.analysis.amplification import Z, stencil_laurent
+
+    at = {z: sympy.exp(sympy.I * t) for z, t in zip(Z, THETA, strict=False)}
+    return [sympy.expand(s.subs(at)) for s in stencil_laurent(decl)]
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from pde2net.analysis.report import Report
 from pde2net.codegen import runtime
 from pde2net.codegen.names import class_name, function_name, python_name
 from pde2net.codegen.printer import TorchPrinter, number
+from pde2net.export.norms import enforcement_grid
 from pde2net.schemes import get
 from pde2net.schemes.base import Frame
 
@@ -289,10 +290,11 @@ class _BlockWriter:
                 )
             if name in self.bounds:
                 self.gen.helpers.add("NormBound")
-                spatial = (w.c_in, *block.shape[1:])
+                full = (w.c_out, w.c_in, *w.kernel)
+                grid = enforcement_grid(tuple(w.kernel))
                 out.append(
                     f"self.{attr}_bound = nn.ModuleList(NormBound({self.bounds[name]!r}, "
-                    f"{spatial!r}, {tuple(k // 2 for k in w.kernel)!r}){loop})"
+                    f"{full!r}, {grid}){loop})"
                 )
         for name, n in pde.norms.items():
             attr = self.norms[name]

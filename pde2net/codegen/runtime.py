@@ -29,81 +29,103 @@ class TVNorm(nn.Module):
         return u * self.weight.view(shape) + self.bias.view(shape)
 '''
 
-NORM_BOUND = '''
+NORM_BOUND = """
 class NormBound(nn.Module):
-    """Rescales a convolution kernel so that the operator norm of the convolution stays
-    at most `bound`. The norm is estimated by power iteration on the operator itself
-    (conv, then conv_transpose, at the block's spatial size), one iteration per training
-    step from a persistent vector, as spectral normalization does."""
+    \"\"\"Rescales a convolution kernel so that its zero-padded convolution has operator
+    norm at most `bound` at every input size.
 
-    def __init__(self, bound: float, shape: tuple[int, ...], padding: tuple[int, ...]) -> None:
+    Every zero-padded convolution is a compression of the infinite (Toeplitz) one, whose
+    norm is sup over frequencies θ of σ_max(K̂(θ)), K̂ the c_out × c_in Fourier symbol.
+    K̂ is a trigonometric polynomial of degree d_i = ⌈(k_i - 1) / 2⌉ in θ_i (up to a
+    phase), so by Bernstein's inequality its sup is at most `factor` = 1 / (1 - π Σ d_i /
+    n) times its largest value on the n^D grid of frequencies 2πj/n, the FFT of the
+    zero-padded kernel. The kernel is scaled so that this upper bound stays within `bound`.
+
+    Training: one power iteration per frequency and step from persistent vectors (as
+    spectral normalization does), differentiable through the symbol. Evaluation (and so
+    the exported model): the exact largest singular value at every frequency, in float64,
+    once per weight update, with a relative `margin` for rounding (of the FFT and the
+    eigensolver, and of the scaled kernel to float32). The ONNX export folds the scale
+    into the weight.\"\"\"
+
+    def __init__(self, bound: float, shape: tuple[int, ...], grid: int) -> None:
         super().__init__()
         self.bound = bound
-        self.padding = padding
-        self.conv = F.conv1d if len(shape) == 2 else F.conv2d
-        self.conv_t = F.conv_transpose1d if len(shape) == 2 else F.conv_transpose2d
-        v = torch.randn(1, *shape, generator=torch.Generator().manual_seed(0))
-        self.register_buffer("v", v / torch.linalg.vector_norm(v))
+        kernel = shape[2:]
+        self.grid = tuple(grid if k > 1 else 1 for k in kernel)
+        self.dims = tuple(range(2, 2 + len(kernel)))
+        degree = sum(k // 2 for k in kernel)
+        self.factor = 1.0 / (1.0 - math.pi * degree / grid)
+        taps = math.prod(kernel) * min(shape[0], shape[1])
+        self.margin = 2.0**-22 * math.sqrt(taps) + 1e-9
+        frequencies = math.prod(self.grid[:-1]) * (self.grid[-1] // 2 + 1)
+        v = torch.randn(frequencies, shape[1], 2, generator=torch.Generator().manual_seed(0))
+        self.register_buffer("v", v / torch.linalg.vector_norm(v, dim=(1, 2), keepdim=True))
         self.register_buffer("scale", torch.ones(()))
         self._seen: tuple[int, int] | None = None
 
-    def _iterate(
-        self, v: torch.Tensor, weight: torch.Tensor, iterations: int, tol: float
-    ) -> torch.Tensor:
-        """Power iteration on KᵀK from the unit vector v, until the estimate settles."""
-        previous = 0.0
-        for _ in range(iterations):
-            v = self.conv_t(self.conv(v, weight, padding=self.padding), weight, padding=self.padding)
-            estimate = float(torch.linalg.vector_norm(v))
-            v = v / max(estimate, 1e-300)
-            if abs(estimate - previous) <= tol * estimate:
-                break
-            previous = estimate
-        return v
+    def symbol(self, weight: torch.Tensor) -> torch.Tensor:
+        \"\"\"K̂ at the grid's frequencies 2πj/n (half of them: K̂(-θ) is the conjugate of
+        K̂(θ)), as a batch of c_out × c_in matrices: the FFT of the zero-padded kernel,
+        computed as one matrix product with the phases (cheaper to differentiate).\"\"\"
+        c_out, c_in, *kernel = weight.shape
+        last = len(kernel) - 1
+        axes = [
+            torch.arange(n // 2 + 1 if i == last else n, dtype=torch.float64) * (2 * math.pi / n)
+            for i, n in enumerate(self.grid)
+        ]
+        theta = torch.stack([g.reshape(-1) for g in torch.meshgrid(*axes, indexing="ij")], -1)
+        offsets = [torch.arange(k, dtype=torch.float64) for k in kernel]
+        taps = torch.stack([g.reshape(-1) for g in torch.meshgrid(*offsets, indexing="ij")], -1)
+        angle = -(theta @ taps.T)
+        phases = torch.complex(torch.cos(angle), torch.sin(angle)).to(weight.device)
+        dtype = torch.complex128 if weight.dtype == torch.float64 else torch.complex64
+        flat = weight.reshape(c_out * c_in, -1).T.to(dtype)
+        return (phases.to(dtype) @ flat).reshape(-1, c_out, c_in)
+
+    def upper(self, weight: torch.Tensor) -> torch.Tensor:
+        \"\"\"The training estimate of the upper bound: factor times the largest of the
+        per-frequency power-iteration estimates of σ_max (one more iteration each).\"\"\"
+        hat = self.symbol(weight)
+        with torch.no_grad():
+            v = torch.view_as_complex(self.v).to(hat.dtype).unsqueeze(-1)
+            u = hat @ v
+            u = u / torch.linalg.vector_norm(u, dim=1, keepdim=True).clamp_min(1e-30)
+            v = hat.mH @ u
+            v = v / torch.linalg.vector_norm(v, dim=1, keepdim=True).clamp_min(1e-30)
+            self.v = torch.view_as_real(v.squeeze(-1)).to(self.v.dtype)
+        sigma = torch.sum(u.conj() * (hat @ v), dim=(1, 2)).real
+        return self.factor * sigma.max()
 
     @torch.no_grad()
-    def _power_iteration(self, weight: torch.Tensor, iterations: int, tol: float = 0.0) -> None:
-        v = self._iterate(self.v.to(weight.dtype), weight, iterations, tol)
-        self.v = v.to(self.v.dtype)  # new: the previous one may still be in the autograd graph
+    def exact_upper(self, weight: torch.Tensor) -> float:
+        \"\"\"The upper bound with the exact σ_max at every frequency, in float64.\"\"\"
+        hat = self.symbol(weight.double())
+        gram = hat.mH @ hat if hat.shape[-1] <= hat.shape[-2] else hat @ hat.mH
+        largest = float(torch.linalg.eigvalsh(gram)[:, -1].max())
+        return self.factor * math.sqrt(max(largest, 0.0))
 
     @torch.no_grad()
     def _converged_scale(self, weight: torch.Tensor) -> torch.Tensor:
-        """bound / ‖K‖₂ (at most 1). ‖K‖₂ is the larger of two power iterations run to
-        convergence in float64: from the persistent vector, and from the fixed start
-        that `pde2net certify` uses, so that the certificate measures what was enforced
-        (power iteration approaches ‖K‖₂ from below and can stall near a close second
-        singular value). A margin of 1e-6 absorbs the rounding of the kernel to float32."""
-        w = weight.double()
-        self._power_iteration(w, 1000, tol=1e-12)
-        start = torch.randn(
-            self.v.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
-        )
-        fixed = self._iterate(start / torch.linalg.vector_norm(start), w, 1000, 1e-12)
-        norm = max(
-            float(torch.linalg.vector_norm(self.conv(v, w, padding=self.padding)))
-            for v in (self.v.double(), fixed)
-        )
-        scale = min(self.bound * (1 - 1e-6) / max(norm, 1e-300), 1.0)
+        \"\"\"bound / the upper bound (at most 1), less the margin.\"\"\"
+        upper = self.exact_upper(weight)
+        scale = min(self.bound * (1 - self.margin) / max(upper, 1e-300), 1.0)
         return torch.tensor(scale, dtype=self.scale.dtype)
 
-    def norm(self, weight: torch.Tensor) -> torch.Tensor:
-        """The current estimate of the operator norm of conv(·, weight)."""
-        return torch.linalg.vector_norm(self.conv(self.v, weight, padding=self.padding))
-
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
-        exporting = torch.onnx.is_in_onnx_export() or torch.compiler.is_compiling()
         if self.training:
             self._seen = None
-            self._power_iteration(weight, 1)
-            scale = torch.clamp(self.bound / self.norm(weight), max=1.0)
+            scale = torch.clamp(self.bound / self.upper(weight), max=1.0)
             self.scale.copy_(scale.detach())
             return weight * scale
         seen = (weight.data_ptr(), weight._version)
-        if not exporting and seen != self._seen:  # converge once per weight update
-            self.scale.copy_(self._converged_scale(weight))
+        if seen != self._seen:  # once per weight update (and before an export traces it)
+            self.scale.copy_(self._converged_scale(weight.detach()))
             self._seen = seen
+        if bool(self.scale == 1):
+            return weight
         return weight * self.scale
-'''
+"""
 
 STENCIL = '''
 def _take(x: torch.Tensor, axis: int, start: int | None, stop: int | None) -> torch.Tensor:
