@@ -121,6 +121,9 @@ def compile_checked(checked: Checked, reversible: bool = False) -> Compiled:
 
     generated = generate(checked.network, checked.analysis, reversible=reversible)
     module = build_module(generated.source, generated.class_name)
+    from pde2net.measure import add_measurements
+
+    add_measurements(checked.analysis, checked.network, module)
     return Compiled(checked, generated.source, generated.class_name, module, generated.weights)
 
 
