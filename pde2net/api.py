@@ -33,6 +33,7 @@ class Checked:
     text: str
     network: ir.Network
     analysis: Report
+    overrides: dict[str, str] | None = None  # the `--set` values, as text (embedded in models)
 
     @property
     def report(self) -> dict[str, Any]:
@@ -60,7 +61,8 @@ def check_text(
 ) -> Checked:
     """Parse, lower and analyse spec text."""
     network = lower(parse(text, file), file, overrides)
-    return Checked(file, text, network, analyze(network))
+    given = {str(k): str(v).strip() for k, v in (overrides or {}).items()}
+    return Checked(file, text, network, analyze(network), given)
 
 
 def check_spec(path: str | Path, overrides: Mapping[str, object] | None = None) -> Checked:
@@ -81,6 +83,7 @@ class Compiled:
     class_name: str
     module: torch.nn.Module
     weights: dict[int, dict[str, str]]  # block index -> weight -> module attribute
+    reversible: bool = False
 
     @property
     def report(self) -> dict[str, Any]:
@@ -124,7 +127,9 @@ def compile_checked(checked: Checked, reversible: bool = False) -> Compiled:
     from pde2net.measure import add_measurements
 
     add_measurements(checked.analysis, checked.network, module)
-    return Compiled(checked, generated.source, generated.class_name, module, generated.weights)
+    return Compiled(
+        checked, generated.source, generated.class_name, module, generated.weights, reversible
+    )
 
 
 def compile_text(

@@ -404,17 +404,26 @@ def _calibration(path: str | None, network: Any) -> Any:
 def certify_command(model: str, input_shape: str | None, as_json: bool) -> None:
     """Check the stability conditions of a compiled (and trained) MODEL.onnx.
 
-    Encloses the operator norm of every learned convolution in an interval: an upper
-    bound valid at every input size (the sup of its Fourier symbol, bounded between
-    sampled frequencies by Bernstein's inequality) and a lower bound at the input size
-    (power iteration). A condition is certified when the upper bounds satisfy it,
-    violated when the lower bounds break it, undecided in between.
+    Trusts nothing in the file but its weights: recompiles the spec that compile embeds
+    in the model, refuses the file unless its graph is exactly the graph that spec
+    compiles to (only learned weights may differ), and derives the conditions from that
+    spec's analysis. Then encloses the operator norm of every learned convolution in an
+    interval: an upper bound valid at every input size (the sup of its Fourier symbol,
+    bounded between sampled frequencies by Bernstein's inequality) and a lower bound at
+    the input size (power iteration). A condition is certified when the upper bounds
+    satisfy it, violated when the lower bounds break it, undecided in between.
 
-    Exit 0 certified, 1 violated (a condition broken, or a block the analysis found
-    violated), 4 undecided (an interval straddles a bound, or a block no theorem covers),
-    2 a model or --input-shape certify cannot read.
+    \b
+    Exit codes:
+      0  certified
+      1  violated (a condition broken, or a block the analysis found violated)
+      2  a model or --input-shape certify cannot read (not ONNX, too large, ...)
+      4  undecided (an interval straddles a bound, or a block no theorem covers)
+      5  refused: not a pde2net model or tampered (no embedded spec, a spec that no
+         longer compiles, a graph other than the one the spec compiles to)
     """
     from pde2net.export.certify import CertifyError, certify
+    from pde2net.lang.errors import printable
 
     shape = None
     if input_shape is not None:
@@ -428,9 +437,15 @@ def certify_command(model: str, input_shape: str | None, as_json: bool) -> None:
         shape = [int(p) for p in parts]
     try:
         result = certify(model, shape)
-    except (CertifyError, OSError) as err:
-        click.echo(f"{model}: error: {err}", err=True)
+    except CertifyError as err:  # one line; names from the file may hold any character
+        message = " ".join(printable(str(err)).split())
+        click.echo(f"{model}: error: {message}", err=True)
+        sys.exit(err.exit_code)
+    except OSError as err:
+        click.echo(f"{model}: error: cannot read the model: {err.strerror or err}", err=True)
         sys.exit(EXIT_SPEC)
+    except Exception as err:  # a bug, never "violated" (exit 1)
+        _internal(err)
     if as_json:
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
     else:

@@ -9,15 +9,20 @@ from pde2net.api import Checked, Compiled, compile_checked
 
 if TYPE_CHECKING:
     import numpy as np
+    import onnx
 
 
-def export_compiled(compiled: Compiled) -> tuple[bytes, dict[str, Any]]:
-    """The ONNX model of the module as it is now (fresh or trained), with its
-    certificate recipe, verified in onnxruntime; and the verification record."""
+def export_graph(compiled: Compiled, metadata: bool = True) -> onnx.ModelProto:
+    """The ONNX model of the module as it is now (fresh or trained), not yet verified.
+
+    With `metadata`, it carries the spec it was compiled from (`pde2net.spec`: the source,
+    the `--set` values, the file name, pde2net's version), from which `certify` recompiles
+    the graph and derives the conditions, and the certificate recipe (for information).
+    `certify` calls this too, on its recompiled module, for the reference graph."""
     import onnx
 
     from pde2net.export import certify
-    from pde2net.export.onnx import OPSET, export_bytes, torch_threads, verify
+    from pde2net.export.onnx import export_bytes, torch_threads
     from pde2net.export.rewrite import optimize
 
     with torch_threads(1):
@@ -25,8 +30,19 @@ def export_compiled(compiled: Compiled) -> tuple[bytes, dict[str, Any]]:
             exported = export_bytes(compiled.module, compiled.network)
         # K' as a Conv on K's flipped kernel, and the other rewrites: see export/rewrite.optimize
         proto = optimize(onnx.load_from_string(exported))
+    if metadata:
         certify.embed(proto, certify.recipe(compiled, proto))
-        model = proto.SerializeToString(deterministic=True)
+        certify.embed_spec(proto, compiled)
+    return proto
+
+
+def export_compiled(compiled: Compiled) -> tuple[bytes, dict[str, Any]]:
+    """The ONNX model of the module as it is now (fresh or trained), with its embedded
+    spec and certificate recipe, verified in onnxruntime; and the verification record."""
+    from pde2net.export.onnx import OPSET, torch_threads, verify
+
+    model = export_graph(compiled).SerializeToString(deterministic=True)
+    with torch_threads(1):
         verification = verify(model, compiled.module, compiled.network)
     record = {
         "opset": OPSET,

@@ -1,13 +1,19 @@
-"""Stability certificates for trained weights.
+"""Stability certificates for trained weights, derived from the spec, not read from the file.
 
-At compile time the ONNX model gets a recipe in its metadata (`pde2net.certificate`):
-for each block, the conditions on operator norms that its report left to the learned
-weights, and which initializers hold those weights. `certify` reads the recipe and
-encloses ‖K‖₂ of every learned convolution in an interval (`export/norms.py`): an upper
+`compile` (and `train`) embed the spec in the ONNX model's metadata (`pde2net.spec`: its
+source, the `--set` values, the file name, pde2net's version). `certify` trusts nothing
+else in the file: it recompiles that spec (the analysis, the generated module at a fixed
+seed, the export `compile` uses), refuses the file unless its graph is exactly the graph
+the spec compiles to (nodes in order with their attributes and wiring, the graph's inputs
+and outputs, the opset, the initializers' names, shapes and types; only the values of
+initializers that depend on learned parameters may differ, every other one is pinned to
+its compiled value), derives the conditions from the recompiled report, and encloses
+‖K‖₂ of every learned convolution of the file in an interval (`export/norms.py`): an upper
 bound valid at every input size (the sup of the Fourier symbol, bounded between samples
 by Bernstein's inequality) and a lower bound at the grid the kernel sees (power
 iteration). A condition is *certified* when the upper bounds satisfy it, *violated* when
-the lower bounds break it, and *undecided* in between.
+the lower bounds break it, and *undecided* in between. The recipe compile also embeds
+(`pde2net.certificate`) is for information only; certify never reads it.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import json
 import math
 import os
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,9 +32,14 @@ import torch.nn.functional as F
 
 from pde2net.export import norms
 
-KEY = "pde2net.certificate"
+KEY = "pde2net.certificate"  # the recipe: for information, never read by certify
+SPEC_KEY = "pde2net.spec"  # the embedded spec certify recompiles
+SPEC_FORMAT = 1
+MAX_SPEC_BYTES = 1 << 22  # the embedded spec entry (source and --set values), as JSON
+MAX_OVERRIDES = 256
 ITERATIONS = 1000  # at most; power iteration stops once the estimate settles (operator_norm)
 EXIT_CERTIFIED, EXIT_VIOLATED, EXIT_UNDECIDED = 0, 1, 4
+EXIT_UNREADABLE, EXIT_REFUSED = 2, 5
 VERDICT_EXIT = {"certified": EXIT_CERTIFIED, "violated": EXIT_VIOLATED, "undecided": EXIT_UNDECIDED}
 MAX_MODEL_BYTES = 1 << 30  # a larger file is refused before it is parsed
 MAX_SIZE = 1 << 16  # per spatial axis, for --input-shape
@@ -35,7 +47,16 @@ BUDGET = 0.8  # seconds (by norms' cost model) for all branch-and-bound runs tog
 
 
 class CertifyError(ValueError):
-    """A model or input shape certify cannot judge: a clear message, exit 2."""
+    """A model or input shape certify cannot read: a clear message, exit 2."""
+
+    exit_code = EXIT_UNREADABLE
+
+
+class RefusedError(CertifyError):
+    """Not a pde2net model, or tampered with: no embedded spec, a spec that no longer
+    compiles, or a graph other than the one the spec compiles to. Exit 5."""
+
+    exit_code = EXIT_REFUSED
 
 
 # -- compile side: the recipe and the export with the enforced scale folded ---------------
@@ -120,10 +141,41 @@ def folded(compiled: Any):
                 bound._seen = (weight.data_ptr(), weight._version)
 
 
-def embed(model: onnx.ModelProto, data: dict[str, Any]) -> None:
+def embed(model: onnx.ModelProto, data: dict[str, Any], key: str = KEY) -> None:
     entry = model.metadata_props.add()
-    entry.key = KEY
+    entry.key = key
     entry.value = json.dumps(data, sort_keys=True)
+
+
+def spec_entry(compiled: Any) -> dict[str, Any]:
+    """What `certify` needs to recompile the model: the spec's text, its `--set` values
+    (as the text the command line gave), the file name (for located errors), whether the
+    blocks are reversible, and the pde2net version that compiled it."""
+    from pde2net import __version__
+
+    checked = compiled.checked
+    return {
+        "format": SPEC_FORMAT,
+        "source": checked.text,
+        "overrides": dict(checked.overrides or {}),
+        "file": Path(checked.path).name or "<spec>",
+        "reversible": bool(getattr(compiled, "reversible", False)),
+        "pde2net": __version__,
+    }
+
+
+def embed_spec(model: onnx.ModelProto, compiled: Any) -> None:
+    data = spec_entry(compiled)
+    size = len(json.dumps(data, sort_keys=True).encode())
+    if size > MAX_SPEC_BYTES:
+        from pde2net.ir import Loc
+        from pde2net.lang.errors import SpecError
+
+        raise SpecError(
+            f"the spec is {size:,} bytes; a model embeds at most {MAX_SPEC_BYTES:,}",
+            Loc(compiled.checked.path, 1, 1),
+        )
+    embed(model, data, SPEC_KEY)
 
 
 # -- measuring ----------------------------------------------------------------------------
@@ -166,9 +218,12 @@ def _load(model_path: str) -> onnx.ModelProto:
     if len(data) > MAX_MODEL_BYTES:
         raise CertifyError(f"larger than the {MAX_MODEL_BYTES} bytes certify reads")
     try:
-        return onnx.load_from_string(data)
+        model = onnx.load_from_string(data)
     except Exception as err:  # protobuf raises DecodeError and others
         raise CertifyError(f"not an ONNX model ({type(err).__name__})") from None
+    if not model.HasField("graph") or not model.graph.node:
+        raise CertifyError("not an ONNX model (it has no graph)")
+    return model
 
 
 def _conv_kernels(model: onnx.ModelProto, initializers: dict[str, Any]) -> dict[str, dict]:
@@ -192,7 +247,10 @@ def _conv_kernels(model: onnx.ModelProto, initializers: dict[str, Any]) -> dict[
 
 
 def _array(initializer: onnx.TensorProto) -> np.ndarray:
-    array = onnx.numpy_helper.to_array(initializer)
+    try:
+        array = onnx.numpy_helper.to_array(initializer)
+    except (ValueError, TypeError) as err:
+        raise CertifyError(f"initializer {initializer.name} cannot be read ({err})") from None
     if array.ndim not in (3, 4) or not np.issubdtype(array.dtype, np.floating):
         raise CertifyError(
             f"initializer {initializer.name} is not a 1D or 2D convolution kernel "
@@ -221,47 +279,219 @@ def _shape(value: Any, declared: list[int]) -> list[int]:
     return list(value)
 
 
-def _recipe(model: onnx.ModelProto) -> dict[str, Any]:
-    meta = {p.key: p.value for p in model.metadata_props}
-    if KEY not in meta:
-        raise CertifyError("the model carries no pde2net certificate recipe")
+def _embedded(model: onnx.ModelProto) -> dict[str, Any]:
+    """The embedded spec entry, checked for shape (the entry only; nothing else in the
+    metadata is read)."""
+    entries = [p.value for p in model.metadata_props if p.key == SPEC_KEY]
+    if not entries:
+        raise RefusedError(
+            "not a pde2net model or tampered: it carries no embedded spec "
+            f"(metadata {SPEC_KEY!r}); compile it with pde2net"
+        )
+    if len(entries) > 1:
+        raise RefusedError(f"tampered: the model carries {len(entries)} embedded specs")
+    raw = entries[0]
+    if len(raw.encode()) > MAX_SPEC_BYTES:
+        raise RefusedError(f"tampered: the embedded spec is over {MAX_SPEC_BYTES:,} bytes")
     try:
-        data = json.loads(meta[KEY])
+        data = json.loads(raw)
     except (ValueError, RecursionError):
-        raise CertifyError("the certificate recipe is not valid JSON") from None
+        raise RefusedError("tampered: the embedded spec is not valid JSON") from None
+    if not isinstance(data, dict) or data.get("format") != SPEC_FORMAT:
+        raise RefusedError("tampered: the embedded spec is not a pde2net spec entry")
+    source, overrides = data.get("source"), data.get("overrides", {})
+    file, reversible = data.get("file", "<spec>"), data.get("reversible", False)
+    if (
+        not isinstance(source, str)
+        or not isinstance(file, str)
+        or not file
+        or "\n" in file
+        or len(file) > 255
+        or not isinstance(reversible, bool)
+        or not isinstance(overrides, dict)
+        or len(overrides) > MAX_OVERRIDES
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in overrides.items())
+    ):
+        raise RefusedError("tampered: the embedded spec entry is malformed")
+    return {
+        "source": source,
+        "overrides": overrides,
+        "file": file,
+        "reversible": reversible,
+        "pde2net": str(data.get("pde2net", "?"))[:40],
+    }
+
+
+def _budget(model: onnx.ModelProto) -> dict[str, int]:
+    """The resource budgets of the recompile: those in force (--max-* defaults or the
+    PDE2NET_MAX_* variables), with parameters capped by what the file holds (a genuine
+    model holds about as many weights as its spec trains) and activations by
+    MAX_ACTIVATION_BYTES, so a small file cannot make certify build a huge network."""
+    from pde2net.lang import limits
+
+    held = sum(
+        math.prod(i.dims) if all(d >= 0 for d in i.dims) else 0 for i in model.graph.initializer
+    )
+    current = limits.current()
+    return {
+        "max_parameters": max(1, min(current.max_parameters, 2 * held + 100_000)),
+        "max_activation_bytes": min(current.max_activation_bytes, MAX_ACTIVATION_BYTES),
+    }
+
+
+MAX_ACTIVATION_BYTES = 1 << 30  # one sample's activations, for the recompile (see _budget)
+
+
+def _recompile(entry: dict[str, Any], model: onnx.ModelProto) -> tuple[Any, onnx.ModelProto]:
+    """The embedded spec compiled again: the module (seed 0, as compile builds it) and the
+    ONNX graph compile writes for it."""
+    from pde2net.api import check_text, compile_checked
+    from pde2net.lang import limits
+    from pde2net.lang.errors import SpecError
+    from pde2net.pipeline import export_graph
+
     try:
-        declared = data["input_shape"]
-        if (
-            not isinstance(declared, list)
-            or not declared
-            or not all(
-                isinstance(n, int) and not isinstance(n, bool) and 0 < n <= MAX_SIZE
-                for n in declared
-            )
-        ):
-            raise CertifyError(f"the recipe's input shape {declared!r} is not a shape")
-        for block in data["blocks"]:
-            spatial = block["spatial"]
-            if len(spatial) != len(declared) - 1 or not all(
-                isinstance(n, int) and 0 < n <= MAX_SIZE for n in spatial
-            ):
-                raise CertifyError(f"block {block['name']!r}: spatial {spatial!r} is not a size")
-            str(block["name"]), str(block["scheme"]), str(block.get("status"))
-            for condition in block["conditions"]:
-                if condition["kind"] not in ("each", "product"):
-                    raise CertifyError(f"unknown condition kind {condition['kind']!r}")
-                bound = condition["bound"]
-                bound = float(bound) if isinstance(bound, (int, float, str)) else None
-                if bound is None or math.isnan(bound) or bound < 0:
-                    raise CertifyError(f"condition {condition['check']!r}: bound is not a number")
-                for w in condition["weights"].values():
-                    if not isinstance(w["initializers"], list) or not w["initializers"]:
-                        raise CertifyError("a condition names no initializers")
-    except (KeyError, TypeError, AttributeError) as err:
-        raise CertifyError(
-            f"the certificate recipe is malformed ({type(err).__name__}: {err})"
+        with limits.use(**_budget(model)):
+            checked = check_text(entry["source"], entry["file"], entry["overrides"])
+            compiled = compile_checked(checked, reversible=entry["reversible"])
+    except SpecError as err:
+        line = str(err).splitlines()[0] if str(err) else err.message
+        raise RefusedError(
+            f"the embedded spec no longer compiles ({line[:300]}); "
+            f"it was compiled by pde2net {entry['pde2net']}"
         ) from None
-    return data
+    except RecursionError:
+        raise RefusedError("the embedded spec no longer compiles (it nests too deeply)") from None
+    return compiled, export_graph(compiled, metadata=False)
+
+
+def _pinned(compiled: Any, reference: onnx.ModelProto) -> set[str]:
+    """The initializers whose values do not depend on learned state: the reference is
+    exported again with every parameter (and every batch-norm running statistic)
+    perturbed, and what stays bit for bit the same is a constant of the spec (a stencil,
+    a step size, an index), which the file must hold unchanged. An initializer that is a
+    parameter itself (`block1.K.0`) is learned by definition."""
+    from pde2net.pipeline import export_graph
+
+    module = compiled.module
+    learned = {name for name, _ in module.named_parameters()}
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        tensors = list(module.parameters())
+        for sub in module.modules():
+            if isinstance(sub, torch.nn.modules.batchnorm._BatchNorm):
+                tensors += [t for t in (sub.running_mean, sub.running_var) if t is not None]
+        for tensor in tensors:  # positive factors: a running variance stays positive
+            noise = torch.rand(tensor.shape, generator=generator, dtype=tensor.dtype)
+            tensor.mul_(noise.add_(1.5)).add_(noise)
+    moved = {i.name: i for i in export_graph(compiled, metadata=False).graph.initializer}
+    pinned = set()
+    for init in reference.graph.initializer:
+        other = moved.get(init.name)
+        if init.name in learned or other is None:
+            continue
+        if other.raw_data == init.raw_data and other.SerializeToString(
+            deterministic=True
+        ) == init.SerializeToString(deterministic=True):
+            pinned.add(init.name)
+    return pinned
+
+
+def _node_text(node: onnx.NodeProto) -> str:
+    return f"{node.op_type}({', '.join(node.input)}) -> {', '.join(node.output)}"[:200]
+
+
+def _compare(model: onnx.ModelProto, reference: onnx.ModelProto, pinned: set[str]) -> None:
+    """Refuse `model` unless its graph is exactly `reference`'s, up to the values of
+    initializers not in `pinned`; the message says where it first differs."""
+
+    def differs(what: str) -> RefusedError:
+        return RefusedError(
+            f"tampered: the graph differs from the one its embedded spec compiles to: {what}"
+        )
+
+    opsets = sorted((o.domain, o.version) for o in model.opset_import)
+    expected = sorted((o.domain, o.version) for o in reference.opset_import)
+    if opsets != expected:
+        raise differs(f"opset {opsets}, expected {expected}")
+    if len(model.functions) or len(model.graph.sparse_initializer):
+        raise differs("it defines functions or sparse initializers")
+    g, r = model.graph, reference.graph
+    for kind, got, want in (("input", g.input, r.input), ("output", g.output, r.output)):
+        if [v.SerializeToString(deterministic=True) for v in got] != [
+            v.SerializeToString(deterministic=True) for v in want
+        ]:
+            raise differs(
+                f"graph {kind}s {[v.name for v in got]} differ from {[v.name for v in want]} "
+                "(names, types or shapes)"
+            )
+    for index, (node, want) in enumerate(zip(g.node, r.node, strict=False)):
+        same = (
+            node.op_type == want.op_type
+            and node.domain == want.domain
+            and list(node.input) == list(want.input)
+            and list(node.output) == list(want.output)
+            and [a.SerializeToString(deterministic=True) for a in node.attribute]
+            == [a.SerializeToString(deterministic=True) for a in want.attribute]
+        )
+        if not same:
+            raise differs(f"node {index} is {_node_text(node)}, expected {_node_text(want)}")
+    if len(g.node) != len(r.node):
+        index = min(len(g.node), len(r.node))
+        extra = g.node[index] if len(g.node) > index else r.node[index]
+        raise differs(
+            f"{len(g.node)} nodes, expected {len(r.node)} (from node {index}: {_node_text(extra)})"
+        )
+    got_names = [i.name for i in g.initializer]
+    want_names = [i.name for i in r.initializer]
+    if got_names != want_names:
+        first = next(
+            (a, b) for a, b in zip([*got_names, None], [*want_names, None], strict=False) if a != b
+        )
+        raise differs(f"initializer {first[0]!r} where {first[1]!r} was expected")
+    for init, want in zip(g.initializer, r.initializer, strict=True):
+        if init.data_location == onnx.TensorProto.EXTERNAL:
+            raise differs(f"initializer {init.name!r} refers to external data")
+        if list(init.dims) != list(want.dims) or init.data_type != want.data_type:
+            raise differs(
+                f"initializer {init.name!r} has shape {list(init.dims)} and type "
+                f"{init.data_type}, expected {list(want.dims)} and {want.data_type}"
+            )
+        if init.name in pinned:
+            try:
+                same = _bits(init) == _bits(want)
+            except (ValueError, TypeError):
+                same = False
+            if not same:
+                raise differs(
+                    f"initializer {init.name!r} is a constant of the spec, and its value "
+                    "was changed"
+                )
+
+
+def _compare_recipe(model: onnx.ModelProto, derived: dict[str, Any]) -> None:
+    """The recipe in the metadata is never read for the certificate; but compile writes
+    exactly the derived one, so any other is an edit, and the file is refused."""
+    entries = [p.value for p in model.metadata_props if p.key == KEY]
+    if len(entries) != 1:
+        raise RefusedError(
+            f"tampered: the model carries {len(entries)} certificate recipes ({KEY!r}), "
+            "where compile writes one"
+        )
+    try:
+        found = json.loads(entries[0]) if len(entries[0]) <= MAX_SPEC_BYTES else None
+    except (ValueError, RecursionError):
+        found = None
+    if found != json.loads(json.dumps(derived, sort_keys=True)):
+        raise RefusedError(
+            f"tampered: the certificate recipe ({KEY!r}) is not the one its embedded spec "
+            "derives (certify derives the conditions itself; this one was edited)"
+        )
+
+
+def _bits(tensor: onnx.TensorProto) -> bytes:
+    array = onnx.numpy_helper.to_array(tensor)
+    return array.dtype.str.encode() + repr(array.shape).encode() + array.tobytes()
 
 
 def certify(model_path: str, input_shape: list[int] | None = None) -> dict[str, Any]:
@@ -271,7 +501,21 @@ def certify(model_path: str, input_shape: list[int] | None = None) -> dict[str, 
     at the declared one (so a violation is witnessed there); with it, the lower bounds
     hold at that size. The verdict: certified, violated, or undecided."""
     model = _load(model_path)
-    data = _recipe(model)
+    embedded = _embedded(model)
+    compiled, reference = _recompile(embedded, model)
+    data = recipe(compiled, reference)  # the conditions, from the recompiled report
+    try:
+        _compare(model, reference, _pinned(compiled, reference))
+        _compare_recipe(model, data)
+    except RefusedError as err:
+        from pde2net import __version__
+
+        if embedded["pde2net"] != __version__:
+            raise RefusedError(
+                f"{err}; the model was compiled by pde2net {embedded['pde2net']}, "
+                f"this is {__version__}"
+            ) from None
+        raise
     declared = data["input_shape"]
     shape = _shape(input_shape, declared) if input_shape is not None else list(declared)
     initializers = {i.name: i for i in model.graph.initializer}
@@ -318,21 +562,25 @@ def certify(model_path: str, input_shape: list[int] | None = None) -> dict[str, 
         for name, spec in wanted.items():
             w = arrays[name]
             size = spec["size"] or sizes.get(name) or [1] * (w.ndim - 2)
-            result = norms.bounds(
-                w,
-                tuple(spec["stride"]),
-                tuple(spec["padding"]),
-                tuple(size),
-                target=spec["target"],
-                grid=norms.enforcement_grid(tuple(w.shape[2:])) if spec["target"] else None,
-                seconds=max(0.1, BUDGET * weight_of[name] / total),
-            )
+            if np.all(np.isfinite(w)):
+                result = norms.bounds(
+                    w,
+                    tuple(spec["stride"]),
+                    tuple(spec["padding"]),
+                    tuple(size),
+                    target=spec["target"],
+                    grid=norms.enforcement_grid(tuple(w.shape[2:])) if spec["target"] else None,
+                    seconds=max(0.1, BUDGET * weight_of[name] / total),
+                )
+                lower, upper = result.lower, result.upper
+            else:  # a NaN or infinite weight: no bound holds
+                lower = upper = math.inf
             kernels[name] = {
                 "initializer": name,
                 "shape": list(w.shape),
                 "stride": list(spec["stride"]),
-                "norm_lower": result.lower,
-                "norm_upper": result.upper,
+                "norm_lower": lower,
+                "norm_upper": upper,
                 "lower_at": list(size),
             }
 
@@ -406,6 +654,11 @@ def certify(model_path: str, input_shape: list[int] | None = None) -> dict[str, 
     )
     return {
         "model": model_path,
+        "spec": {
+            "file": embedded["file"],
+            "overrides": embedded["overrides"],
+            "pde2net": embedded["pde2net"],
+        },
         "input_shape": shape,
         "sizes": "given" if input_shape is not None else "every",
         "verdict": verdict,
