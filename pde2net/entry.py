@@ -7,7 +7,9 @@ of a traceback or click's "Aborted!" with the "unstable" code 1.
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import NoReturn
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
@@ -21,10 +23,14 @@ def main() -> None:
         interrupted()
 
 
-def interrupted() -> None:
-    """One line on stderr, exit 130."""
+def interrupted() -> NoReturn:
+    """One line on stderr, exit 130. The exit is os._exit (the cleanups of `finally`
+    blocks, such as an atomic write's rollback, have run by now): CPython kills itself
+    with SIGINT at exit, whatever SystemExit said, once a KeyboardInterrupt escaped any
+    nested interpreter run, as one can while torch is being imported."""
     try:
+        sys.stdout.flush()
         sys.stderr.write("pde2net: interrupted\n")
         sys.stderr.flush()
     finally:
-        raise SystemExit(EXIT_INTERRUPTED)
+        os._exit(EXIT_INTERRUPTED)
