@@ -81,6 +81,20 @@ class StencilT(Stencil):
     """S' u: the exact adjoint of the stencil, boundary included."""
 
 
+class SumSq(sympy.Function):
+    """|v|²: the sum of squares over the channels of a field, one channel per pixel (so
+    |grad u|² = u_x² + u_y²); `|v|` is its square root. A vector flux g(|grad u|²) grad u
+    multiplies this one channel into every channel of grad u."""
+
+    nargs = 1
+    is_real = True
+    is_nonnegative = True
+
+    @property
+    def operand(self) -> sympy.Expr:
+        return self.args[0]
+
+
 APPLICATIONS: tuple[type[_Application], ...] = (Conv, ConvT, Norm, Act, Stencil, StencilT)
 
 

@@ -341,6 +341,17 @@ def nonpositive_on(expr: sympy.Expr, var: sympy.Symbol, lo, hi) -> bool:
     return all(p.eval(t) <= 0 for t in _test_points(p, lo, hi))
 
 
+def poly_nonpositive_on(p: sympy.Poly, lo, hi) -> bool:
+    """`nonpositive_on` for a polynomial already over Q (no expansion: a FED cycle's
+    polynomial of degree 100 with long rational coefficients stays fast)."""
+    lo, hi = sympy.Rational(lo), sympy.Rational(hi)
+    if p.is_zero:
+        return True
+    if p.degree() <= 0:
+        return p.LC() <= 0
+    return all(p.eval(t) <= 0 for t in _test_points(p, lo, hi))
+
+
 def _nonpositive_algebraic(expr: sympy.Expr, var: sympy.Symbol, lo, hi) -> bool:
     radicals = {
         a

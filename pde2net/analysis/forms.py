@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from pde2net.ir import PDE, Act, Conv, ConvT, Equation, Function, Norm, Stencil, StencilT
+from pde2net.ir import PDE, Act, Conv, ConvT, Equation, Function, Norm, Stencil, StencilT, SumSq
 from pde2net.lang.builtins import builtin_activation
 
 
@@ -66,6 +66,42 @@ def _symmetric_term(pde: PDE, expr: sympy.Expr) -> SymmetricLayer | None:
     return SymmetricLayer(
         weight, function, norm, abs(coeff), sign, str(inner.operand), forward is Stencil
     )
+
+
+def vector_flux(pde: PDE, eq: Equation) -> SymmetricLayer | None:
+    """Match the vector flux -c K'(g(|K v|²) · K v) (K = grad or a learned convolution):
+    the isotropic Perona-Malik model and Alt et al.'s channel-coupling activation. Its
+    secant is K' diag(g) K as for a scalar flux, so it is returned as the symmetric layer
+    of the radial flux Φ(t) = t · g(t²), whose ratio Φ(t)/t = g(t²) ranges over g([0, ∞))."""
+    coeff, term = eq.rhs.as_coeff_Mul()
+    if not (coeff.is_number and coeff < 0) or not isinstance(term, ConvT | StencilT):
+        return None
+    forward = Conv if isinstance(term, ConvT) else Stencil
+    weight = term.op
+    factors = sympy.Mul.make_args(term.operand)
+    inner = [f for f in factors if isinstance(f, forward) and f.op == weight]
+    if len(inner) != 1:
+        return None
+    (kv,) = inner
+    if not isinstance(kv.operand, sympy.Symbol) or str(kv.operand) not in pde.states:
+        return None
+    rest = sympy.Mul(*[f for f in factors if f is not kv])
+    t = sympy.Dummy("t", real=True)
+    radial = rest.subs(SumSq(kv), t**2)
+    # expand the functions into their definitions; nothing else may read the state
+    for act in sorted(radial.atoms(Act), key=sympy.default_sort_key):
+        fn = pde.functions.get(act.op)
+        if fn is None:
+            return None
+        radial = radial.subs(act, fn.expr.subs(fn.var, act.operand))
+    if radial.has(SumSq, Conv, ConvT, Stencil, Norm) or radial.free_symbols & {
+        sympy.Symbol(s) for s in pde.states
+    }:
+        return None
+    names = sorted(a.op for a in rest.atoms(Act)) or ["1"]
+    function = Function(f"{'·'.join(names)}(|{weight} u|²)", t, sympy.simplify(t * radial))
+    function = Function(function.name, t, function.expr, flux=True)
+    return SymmetricLayer(weight, function, None, -coeff, -1, str(kv.operand), forward is Stencil)
 
 
 def states_used(pde: PDE, eq: Equation) -> set[str]:

@@ -8,7 +8,18 @@ import sympy
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
-from pde2net.ir import PAD_MODES, Act, Conv, ConvT, Function, Norm, Stencil, StencilDecl, StencilT
+from pde2net.ir import (
+    PAD_MODES,
+    Act,
+    Conv,
+    ConvT,
+    Function,
+    Norm,
+    Stencil,
+    StencilDecl,
+    StencilT,
+    SumSq,
+)
 
 _TORCH_FUNCTIONS = {
     "exp": "torch.exp",
@@ -87,6 +98,10 @@ class TorchPrinter(StrPrinter):
         mode = PAD_MODES[decl.boundary]
         operand = self._print(expr.operand)
         return f"{helper}({operand}, {buffer}, {decl.pads!r}, {mode!r}, {expr.groups})"
+
+    def _print_SumSq(self, expr: SumSq) -> str:
+        """|v|²: squares summed over the channels, kept as one channel."""
+        return f"({self._print(expr.operand)}).pow(2).sum(dim=1, keepdim=True)"
 
     def _print_Norm(self, expr: Norm) -> str:
         return f"{self.names[expr.op]}({self._print(expr.operand)})"

@@ -26,6 +26,7 @@ from pde2net.ir import (
     Stencil,
     StencilDecl,
     StencilT,
+    SumSq,
     Weight,
 )
 from pde2net.lang.builtins import ACTIVATIONS, MATH, builtin_activation
@@ -284,6 +285,8 @@ def source_text(node: Node) -> str:
         return str(kids[0]) if kids[1] is None else f"{kids[0]}({_args_text(kids[1])})"
     if kind == "list":
         return "[" + ", ".join(source_text(k) for k in kids) + "]"
+    if kind == "magnitude":
+        return f"|{source_text(kids[0])}|"
     if kind == "kw_arg":
         return f"{kids[0]} = {source_text(kids[1])}"
     if kind == "map_arg":
@@ -529,6 +532,13 @@ class Evaluator:
             raise self.error(f"operator '{kids[0]}'' needs an operand, e.g. '{kids[0]}' u'", node)
         if kind == "list":
             raise self.error("a list cannot appear in an equation", node)
+        if kind == "magnitude":
+            value, channels = self.field(kids[0])
+            if channels is None:
+                raise self.error(
+                    "|...| takes a field, e.g. |grad u|; use abs(x) for a number", node
+                )
+            return sympy.sqrt(SumSq(value)), 1
         raise self.error("expected an expression", node)
 
     def _field_arith(
@@ -542,6 +552,9 @@ class Evaluator:
         if kind == "pow" and cb is not None:
             raise self.error("the exponent must be a number", kids[1])
         if kind == "mul" and ca is not None and cb is not None and ca != cb:
+            # one channel of a magnitude (g(|grad u|^2)) scales every channel of a field
+            if (ca == 1 and a.has(SumSq)) or (cb == 1 and b.has(SumSq)):
+                return self._arith(kind, a, b, node), max(ca, cb)
             raise self.error(f"cannot multiply fields with {ca} and {cb} channels", node)
         if (ca is None) != (cb is None):  # a number next to a field: a float32 constant
             number, side = (a, kids[0]) if ca is None else (b, kids[1])

@@ -37,6 +37,7 @@ _READABLE = {
     "STAR": "'*'",
     "SLASH": "'/'",
     "CIRCUMFLEX": "'^'",
+    "VBAR": "'|'",
     "QUOTE": "'''",
     "_ARROW": "'->'",
     "DECL_KW": "a declaration (state, weight, norm, param, grid, stencil)",

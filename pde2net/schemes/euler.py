@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import sympy
 
-from pde2net.analysis.forms import SymmetricLayer, states_used, symmetric, symmetric_sum
+from pde2net.analysis.forms import (
+    SymmetricLayer,
+    states_used,
+    symmetric,
+    symmetric_sum,
+    vector_flux,
+)
 from pde2net.analysis.functions import number, shown, slopes, usable_bound
 from pde2net.analysis.report import Check, NormCondition, Number
 from pde2net.ir import Block
@@ -61,6 +67,9 @@ class Euler(Scheme):
             elif form is not None:
                 result.append(monotone_check(form, f"dt({eq.state})", block.pde.params))
                 result.append(self._step(block, form, h))
+            elif (vector := vector_flux(block.pde, eq)) is not None:
+                # g(|K u|²) K u: the secant K' diag(g) K, judged as the radial flux
+                result.extend(euclidean(block, vector, eq))
             elif (terms := _flux_terms(block, eq)) is not None:
                 result.extend(euclidean_sum(block, terms, eq))
             elif own and (linear := von_neumann(block, "euler", equations=[eq])) is not None:

@@ -1,7 +1,15 @@
 """Fast Explicit Diffusion (Grewenig, Weickert, Bruhn 2010; Alt et al. 2023): cycles of n
 explicit steps with the varying sizes τᵢ = τ_max / (2 cos²(π(2i+1)/(4n+2))). Single steps
 exceed τ_max; a whole cycle is stable whenever the explicit step τ_max is, and reaches the
-diffusion time τ_max (n² + n)/3, so time T costs O(√T) steps instead of O(T)."""
+diffusion time τ_max (n² + n)/3, so time T costs O(√T) steps instead of O(T).
+
+On a nonlinear flux the diffusivity g = Φ(K u)/(K u) is frozen by default, as FED's
+authors and users run it (Grewenig, Weickert, Bruhn; AKAZE): computed at each cycle's
+start and held for its n steps. A cycle is then the polynomial p(A) = Π (I − τᵢ A) of
+one symmetric positive semi-definite A = c K' diag(g) K with ‖A‖₂ ≤ c L ‖K‖₂², and the
+FED theorem applies: |p| ≤ 1 on [0, 2/τ_max] (decided exactly for the step sizes as
+generated), so the cycle is non-expansive whenever the explicit step τ_max is.
+`freeze = false` re-evaluates Φ at every inner step, which no theorem covers."""
 
 from __future__ import annotations
 
@@ -10,15 +18,17 @@ import math
 
 import sympy
 
-from pde2net.analysis.amplification import cycle_step
-from pde2net.analysis.report import Check, Number
-from pde2net.ir import Block
+from pde2net.analysis.amplification import Undecided, cycle_step, poly_nonpositive_on
+from pde2net.analysis.forms import symmetric
+from pde2net.analysis.report import SEVERITY, Check, Number
+from pde2net.ir import Act, Block
 from pde2net.lang.args import ArgSpec
 from pde2net.schemes import register
 from pde2net.schemes.base import Frame, Scheme
 from pde2net.schemes.common import num, step_index
-from pde2net.schemes.conditions import cycle_check
+from pde2net.schemes.conditions import EUCLIDEAN, cycle_check
 from pde2net.schemes.euler import Euler
+from pde2net.schemes.implicit import frozen_methods
 
 
 def fed_steps(n: int, tau_max: float, reorder: bool = True) -> list[float]:
@@ -49,6 +59,85 @@ def cycle_time(n: int, tau_max: float) -> float:
     return tau_max * (n * n + n) / 3
 
 
+def freezes(block: Block) -> bool:
+    """Whether the block's cycles run with the diffusivity frozen: `freeze = true` (the
+    default) on one equation dt(u) = -c K' Φ(K u) with a nonlinear flux Φ and one set of
+    weights for the cycle (a linear equation has nothing to freeze)."""
+    if not block.scheme.args.get("freeze", True) or len(block.pde.equations) != 1:
+        return False
+    (eq,) = block.pde.equations
+    form = symmetric(block.pde, eq)
+    if form is None or form.sign > 0 or form.norm or not form.function.flux:
+        return False
+    if form.function.name not in block.pde.functions:
+        return False
+    return len(eq.rhs.atoms(Act)) == 1 and (block.shared or not block.pde.weights)
+
+
+FREEZE_HELP = "hold g = Φ(s)/s fixed for each cycle (false: re-evaluate Φ at every step)"
+
+
+def frozen_cycle_check(
+    block: Block,
+    explicit: list[Check],
+    cycle: sympy.Poly,
+    z: sympy.Symbol,
+    tau: sympy.Expr,
+    *,
+    name: str,
+    tau_name: str,
+    what: str,
+    values: dict[str, Number],
+) -> Check:
+    """The cycle with the diffusivity frozen at its start: the polynomial `cycle` in the
+    eigenvalue z of A = c K' diag(g) K, symmetric positive semi-definite. If the explicit
+    checks bound the spectrum of A by 2/τ (0 ≤ g ≤ L and τ c L ‖K‖₂² ≤ 2) and |p(z)| ≤ 1
+    on [0, 2/τ] (decided exactly, SymPy root isolation), ‖cycle‖₂ ≤ 1. The status is the
+    explicit checks' worst: the cycle is as stable as its explicit step."""
+    worst = max((c.status for c in explicit), key=SEVERITY.__getitem__, default="proven")
+    requires = next((c.requires for c in explicit if c.requires is not None), None)
+    rule = f"p(A) = {what}, A = c K' diag(g) K ⪰ 0, ‖A‖₂ ≤ c L ‖K‖₂² ≤ 2/{tau_name}"
+    base = {"name": name, "formula": rule, "values": values, "notion": EUCLIDEAN}
+    if worst in ("violated", "unverified"):
+        return Check(
+            **base,
+            condition=f"the explicit step at {tau_name} = {num(tau)} is {worst}",
+            status=worst,
+            reason=f"The frozen cycle is stable when the explicit step {tau_name} is; that "
+            f"step is {worst} above, so nothing follows for the cycle.",
+        )
+    try:
+        top = 2 / tau
+        bounded = poly_nonpositive_on(cycle - 1, 0, top) and poly_nonpositive_on(-cycle - 1, 0, top)
+    except Undecided as why:
+        return Check(
+            **base,
+            condition="|p(z)| ≤ 1 on [0, 2/τ] undecided",
+            status="unverified",
+            reason=f"The cycle polynomial could not be bounded exactly ({why}).",
+        )
+    if not bounded:
+        return Check(
+            **base,
+            condition=f"|p(z)| > 1 somewhere on [0, 2/{tau_name}]",
+            status="violated",
+            reason="With the step sizes as generated the cycle polynomial leaves [−1, 1] "
+            "inside the explicit step's spectral range, so a frozen cycle can amplify.",
+        )
+    return Check(
+        **base,
+        condition=f"g frozen per cycle; |p(z)| ≤ 1 on [0, 2/{tau_name}] = [0, {num(top)}]",
+        status=worst,
+        reason=f"The diffusivity g = Φ(Ku)/(Ku) ∈ [0, L] is held for the cycle, so each cycle "
+        f"is p(A) with A = c K' diag(g) K symmetric positive semi-definite; the explicit "
+        f"checks above give ‖A‖₂ ≤ c L ‖K‖₂² ≤ 2/{tau_name}, and SymPy decides |p(z)| ≤ 1 on "
+        f"[0, 2/{tau_name}] exactly for the generated coefficients, so ‖u_cycle end‖₂ ≤ "
+        f"‖u_cycle start‖₂" + ("." if worst == "proven" else f", {worst} as the explicit step is."),
+        requires=requires,
+        margin=1.0 if worst == "enforced" else None,
+    )
+
+
 def explicit_equivalent(block: Block, tau: float) -> Block:
     """The same block stepped by forward Euler with step τ: whose bound governs the cycle."""
     args = {
@@ -73,6 +162,7 @@ class FED(Scheme):
         ArgSpec("cycles", "posint", 1),
         ArgSpec("shared", "bool", True, help="one set of weights for all steps"),
         ArgSpec("enforce", "bool", False, help="keep the step condition true by construction"),
+        ArgSpec("freeze", "bool", True, help=FREEZE_HELP),
     )
 
     def checks(self, block: Block) -> list[Check]:
@@ -93,6 +183,28 @@ class FED(Scheme):
         exact_tau = block.scheme.number("tau_max")
         explicit = Euler().checks(explicit_equivalent(block, exact_tau))
         taus = fed_steps(n, tau_max)
+        values = {
+            "cycle_time": Number.exact(exact_tau * (n * n + n) / 3),
+            "steps": Number.exact(n),
+            "max_step": Number.exact(max_step(n, exact_tau)),
+        }
+        if freezes(block):
+            z = sympy.Symbol("z")
+            poly = sympy.Poly(1, z, domain=sympy.QQ)
+            for t in taus_code:  # Π (1 − τ_i z), as a polynomial over Q
+                poly = poly * sympy.Poly(1 - t * z, z, domain=sympy.QQ)
+            frozen = frozen_cycle_check(
+                block,
+                explicit,
+                poly,
+                z,
+                exact_tau,
+                name="FED cycle (frozen diffusivity)",
+                tau_name="τ_max",
+                what=f"Π_i (I − τ_i A), the {n} FED steps as generated",
+                values=values,
+            )
+            return [*explicit, frozen]
         stable = all(c.status != "violated" for c in explicit)
         nonlinear = bool(block.pde.functions)
         cycle = Check(
@@ -111,11 +223,7 @@ class FED(Scheme):
                 if stable
                 else f"The explicit step τ_max = {num(tau_max)} already violates its bound."
             ),
-            values={
-                "cycle_time": Number.exact(exact_tau * (n * n + n) / 3),
-                "steps": Number.exact(n),
-                "max_step": Number.exact(max_step(n, exact_tau)),
-            },
+            values=values,
         )
         return [*explicit, cycle]
 
@@ -123,6 +231,19 @@ class FED(Scheme):
         (u,) = frame.states
         taus = fed_steps(block.steps, float(block.scheme.args["tau_max"]))
         cycles = int(block.scheme.args["cycles"])
+        if freezes(block):
+            return [
+                [f"taus = {tuple(round(t, 12) for t in taus)!r}"],
+                *frozen_methods(block, frame, jacobi=False),
+                [
+                    f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
+                    f"    for _ in range({cycles}):  # FED cycles of {block.steps} steps",
+                    f"        g = self.diffusivity({u}, 0)  # frozen for the cycle",
+                    "        for tau in self.taus:",
+                    f"            {u} = {u} + tau * self.operator({u}, g, 0)",
+                    f"    return {u}",
+                ],
+            ]
         return [
             [
                 f"taus = {tuple(round(t, 12) for t in taus)!r}",

@@ -1,6 +1,10 @@
 """Fast Semi-Iterative scheme (Hafner et al. 2016; Alt et al. 2023), FED's extrapolation
 form: u^(k+1) = α_k (u^k − τ K'Φ(K u^k)) + (1 − α_k) u^(k−1), α_k = (4k+2)/(2k+3), with
-u^(−1) = u^0 at the start of every cycle: a skip connection two layers back."""
+u^(−1) = u^0 at the start of every cycle: a skip connection two layers back.
+
+As FED, a nonlinear flux's diffusivity g = Φ(K u)/(K u) is frozen for each cycle by
+default (`freeze = false` re-evaluates it at every step); the cycle is then the FSI
+polynomial of one symmetric positive semi-definite operator, covered by the theorem."""
 
 from __future__ import annotations
 
@@ -15,7 +19,14 @@ from pde2net.schemes.base import Frame, Scheme
 from pde2net.schemes.common import literal, num, step_index
 from pde2net.schemes.conditions import cycle_check
 from pde2net.schemes.euler import Euler
-from pde2net.schemes.fed import cycle_time, explicit_equivalent
+from pde2net.schemes.fed import (
+    FREEZE_HELP,
+    cycle_time,
+    explicit_equivalent,
+    freezes,
+    frozen_cycle_check,
+)
+from pde2net.schemes.implicit import frozen_methods
 
 
 def fsi_weights(n: int) -> list[float]:
@@ -33,6 +44,7 @@ class FSI(Scheme):
         ArgSpec("cycles", "posint", 1),
         ArgSpec("shared", "bool", True, help="one set of weights for all steps"),
         ArgSpec("enforce", "bool", False, help="keep the step condition true by construction"),
+        ArgSpec("freeze", "bool", True, help=FREEZE_HELP),
     )
 
     def checks(self, block: Block) -> list[Check]:
@@ -51,6 +63,29 @@ class FSI(Scheme):
         if linear is not None:
             return [linear]
         explicit = Euler().checks(explicit_equivalent(block, exact_tau))
+        values = {
+            "cycle_time": Number.exact(exact_tau * (n * n + n) / 3),
+            "steps": Number.exact(n),
+        }
+        if freezes(block):
+            z = sympy.Symbol("z")
+            one = sympy.Poly(1, z, domain=sympy.QQ)
+            prev, poly = one, one  # the FSI recursion in z, as polynomials over Q
+            for alpha in alphas:
+                step = sympy.Poly(1 - exact_tau * z, z, domain=sympy.QQ)
+                prev, poly = poly, poly * step * alpha + prev * (1 - alpha)
+            frozen = frozen_cycle_check(
+                block,
+                explicit,
+                poly,
+                z,
+                exact_tau,
+                name="FSI cycle (frozen diffusivity)",
+                tau_name="τ",
+                what=f"the {n}-step FSI recursion in A as generated",
+                values=values,
+            )
+            return [*explicit, frozen]
         stable = all(c.status != "violated" for c in explicit)
         nonlinear = bool(block.pde.functions)
         return [
@@ -70,10 +105,7 @@ class FSI(Scheme):
                     if stable
                     else f"The explicit step τ = {num(tau)} already violates its bound."
                 ),
-                values={
-                    "cycle_time": Number.exact(exact_tau * (n * n + n) / 3),
-                    "steps": Number.exact(n),
-                },
+                values=values,
             ),
         ]
 
@@ -83,6 +115,22 @@ class FSI(Scheme):
         alphas = tuple(round(a, 12) for a in fsi_weights(block.steps))
         cycles = int(block.scheme.args["cycles"])
         prev = f"{u}_prev"
+        if freezes(block):
+            return [
+                [f"alphas = {alphas!r}"],
+                *frozen_methods(block, frame, jacobi=False),
+                [
+                    f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
+                    f"    for _ in range({cycles}):  # FSI cycles of {block.steps} steps, "
+                    f"tau = {tau}",
+                    f"        g = self.diffusivity({u}, 0)  # frozen for the cycle",
+                    f"        {prev} = {u}",
+                    "        for alpha in self.alphas:",
+                    f"            explicit = {u} + {tau} * self.operator({u}, g, 0)",
+                    f"            {u}, {prev} = alpha * explicit + (1 - alpha) * {prev}, {u}",
+                    f"    return {u}",
+                ],
+            ]
         return [
             [f"alphas = {alphas!r}"],
             [

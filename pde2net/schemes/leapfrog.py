@@ -1,5 +1,11 @@
-"""Leapfrog for second-order dynamics dtt(u) = f(u):  u₊ = 2u − u₋ + h² f(u), started with
-u₋ = u₀ (so ∂ₜu(0) = 0). The second-order CNN of Ruthotto & Haber; time-reversible."""
+"""Leapfrog for second-order dynamics dtt(u) = f(u):  u₊ = 2u − u₋ + h² f(u), started at
+rest (∂ₜu(0) = 0). The second-order CNN of Ruthotto & Haber; time-reversible.
+
+Two starts: `euler` (Ruthotto & Haber's, the default) sets u₋₁ = u₀, a first-order start
+(u₁ = u₀ + h² f(u₀)); `taylor` sets u₋₁ = u₀ + h²/2 f(u₀), so that the first step is the
+Taylor step u₁ = u₀ + h²/2 f(u₀) (u₋₁ = u₁ as ∂ₜu(0) = 0 asks) and the scheme stays
+second order. Either way the steps are the same recurrence, so the stability condition
+(of the recurrence, for any starting pair) and the inverse (of `forward_pair`) are too."""
 
 from __future__ import annotations
 
@@ -38,6 +44,13 @@ class Leapfrog(Scheme):
         ArgSpec("steps", "posint", 1),
         ArgSpec("shared", "bool", False, help="one set of weights for all steps"),
         ArgSpec("enforce", "bool", False, help="keep the step condition true by construction"),
+        ArgSpec(
+            "start",
+            "choice",
+            "euler",
+            choices=("euler", "taylor"),
+            help="u_-1 = u_0 (euler, first order) or u_0 + h²/2 f(u_0) (taylor, second order)",
+        ),
     )
 
     def validate(self, block: Block) -> None:
@@ -129,6 +142,20 @@ class Leapfrog(Scheme):
         index = step_index(block)
         steps = block.steps
         pair = "tuple[torch.Tensor, torch.Tensor]"
+        if block.scheme.args.get("start", "euler") == "taylor":
+            half = "" if h**2 / 2 == 1 else f"{literal(h**2 / 2)} * "
+            start = [
+                f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
+                f'    """Leapfrog from rest, Taylor start: {u}_-1 = {u} + h²/2 f({u}), so the '
+                f'first step is {u}_1 = {u} + h²/2 f({u})."""',
+                f"    return self.forward_pair({u}, {u} + {half}{frame.call(u, '0')})[0]",
+            ]
+        else:
+            start = [
+                f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
+                f'    """Leapfrog from rest: the step before the first is {u} itself."""',
+                f"    return self.forward_pair({u}, {u})[0]",
+            ]
         return [
             [
                 f"def step(self, state: {pair}, j: int) -> {pair}:",
@@ -142,11 +169,7 @@ class Leapfrog(Scheme):
                 f"    {u}, {prev} = state",
                 f"    return {prev}, 2 * {prev} - {u} + {h2}{frame.call(u, index, args=prev)}",
             ],
-            [
-                f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
-                f'    """Leapfrog from rest: the step before the first is {u} itself."""',
-                f"    return self.forward_pair({u}, {u})[0]",
-            ],
+            start,
             [
                 f"def forward_pair(self, {u}: torch.Tensor, {prev}: torch.Tensor) -> {pair}:",
                 f'    """{steps} leapfrog steps (h = {num(h)}) from ({u}_0, {u}_-1);'

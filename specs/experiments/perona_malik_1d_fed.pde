@@ -1,6 +1,8 @@
 # Perona-Malik diffusion in 1D stepped by Fast Explicit Diffusion (cycles of n varying
-# explicit steps, the flux re-evaluated at every step). The FED theory is linear; for a
-# nonlinear flux it is a heuristic. experiments/fed_depth.py sets tau_max, steps, cycles.
+# explicit steps). The diffusivity g = phi(s)/s is frozen at each cycle's start (the
+# default; freeze = false re-evaluates it at every step), so each cycle is a linear
+# symmetric PSD step and the FED theorem applies. experiments/fed_depth.py sets
+# tau_max, steps, cycles.
 
 const tau_max = 0.5
 const h = 1

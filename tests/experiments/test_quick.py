@@ -54,3 +54,16 @@ def test_fed_depth_quick_fixed_operators(tmp_path):
         assert row["euler_depth"] >= row["T"] / fed_depth.TAU_STABLE
         assert row["fed_depth"] < row["euler_depth"]
     assert (tmp_path / "fed_depth.png").exists()
+
+
+def test_multigrid_factor_quick(tmp_path):
+    """(d) the V-cycle contraction factor, compiled against textbook multigrid: both
+    contract like multigrid (well below 1, independent of the grid)."""
+    from experiments import multigrid_factor
+
+    result = multigrid_factor.main(["--quick", "--results", str(tmp_path)])
+    (row,) = result["rows"]
+    assert 0 < row["textbook"] < 0.2
+    assert 0 < row["compiled"] < 0.35
+    assert (tmp_path / "multigrid_factor.json").exists()
+    assert "| implicit heat step" in multigrid_factor.table(result)
