@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import SPECS
 
 
-@pytest.mark.parametrize("delay", [0.3, 1.5, 3.0])
+@pytest.mark.parametrize("delay", [0.3, 1.5])  # later, the compile may be exiting
 def test_ctrl_c_exits_130_with_one_line(tmp_path, delay):
     proc = subprocess.Popen(
         [

@@ -107,18 +107,23 @@ def glob_escape(name: str) -> str:
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold SIGINT, SIGTERM and SIGHUP (in the main thread) while the block runs; one
-    that arrives meanwhile is delivered when it ends."""
-    held = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
-    main = threading.current_thread() is threading.main_thread()
-    if not main or not hasattr(signal, "pthread_sigmask"):
+    """Defer SIGINT, SIGTERM and SIGHUP while the block runs: their Python handlers (which
+    always run in the main thread, whichever thread the kernel picked) only note the
+    signal, and the first one noted is raised again when the block ends."""
+    names = ("SIGINT", "SIGTERM", "SIGHUP")
+    numbers = [getattr(signal, n) for n in names if hasattr(signal, n)]
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    pending: list[int] = []
+    previous = {n: signal.signal(n, lambda signum, frame: pending.append(signum)) for n in numbers}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if pending:
+            signal.raise_signal(pending[0])
 
 
 def _keep(path: Path) -> str:

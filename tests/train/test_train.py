@@ -44,8 +44,6 @@ def test_digits_parabolic_reaches_95_percent_in_3_epochs(tmp_path, cli, seed):
     # enforce = true bounds K, but no theorem covers a step with the tvnorm N inside
     # (its Lipschitz constant is max|w|/√ε), so the block is unverified and not certified
     assert certificate["certified"] is False
-    (block,) = certificate["blocks"]
-    assert block["status"] == "unverified"
     assert metrics["onnx"]["max_rel_error"] < 1e-4
 
 
