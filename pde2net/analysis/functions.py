@@ -421,15 +421,31 @@ def num_text(value: sympy.Expr) -> str:
 _CACHE: dict[tuple, object] = {}
 
 
-def _cached(key: tuple, compute: Callable[[], tuple[T, bool]]) -> T:
-    """One answer per expression and process, timed out or not: the first derivation
-    has its own full budget (nothing is shared between checks, so it does not depend on
-    what ran before), and asking again, as every scheme's checks do, costs nothing."""
-    if key in _CACHE:
-        return _CACHE[key]  # type: ignore[return-value]
-    value, _deterministic = compute()
-    _CACHE[key] = value
-    return value
+def _tiered(
+    key: str,
+    expr: sympy.Expr,
+    x: sympy.Symbol,
+    symbolic: bool,
+    exact: Callable[[sympy.Expr, sympy.Symbol], T | None],
+    bounded: Callable[[sympy.Expr, sympy.Symbol, str], T],
+    undecided: str,
+) -> T | None:
+    """SymPy's exact answer within its own budget, else (not for symbolic parameters) the
+    rigorous enclosure, saying why. One answer per expression and process, timed out or
+    not: the first derivation has its own full budget (nothing is shared between checks,
+    so it does not depend on what ran before), and asking again costs nothing."""
+    cache_key = (key, expr, x, symbolic)
+    if cache_key not in _CACHE:
+        finished = [True]
+
+        def timed_out() -> None:
+            finished[0] = False
+
+        result = within_budget(lambda: exact(expr, x), timed_out, BUDGET_S)
+        if result is None and not symbolic:
+            result = bounded(expr, x, TIMED_OUT if not finished[0] else undecided)
+        _CACHE[cache_key] = result
+    return _CACHE[cache_key]  # type: ignore[return-value]
 
 
 def _unknown(cls: type[T], names: str) -> T:
@@ -457,19 +473,15 @@ def slopes(fn: Function, params: Mapping[str, Param] | None = None) -> Slopes:
 
 
 def _slopes(expr: sympy.Expr, x: sympy.Symbol, symbolic: bool = False) -> Slopes | None:
-    def compute() -> tuple[Slopes | None, bool]:
-        finished = [True]
-
-        def timed_out() -> None:
-            finished[0] = False
-
-        exact = within_budget(lambda: _exact_slopes(expr, x), lambda: timed_out(), BUDGET_S)
-        if exact is not None or symbolic:
-            return exact, finished[0]
-        note = TIMED_OUT if not finished[0] else "SymPy could not find the range of σ'"
-        return _bounded_slopes(expr, x, note), finished[0]
-
-    return _cached(("slopes", expr, x, symbolic), compute)
+    return _tiered(
+        "slopes",
+        expr,
+        x,
+        symbolic,
+        _exact_slopes,
+        _bounded_slopes,
+        "SymPy could not find the range of σ'",
+    )
 
 
 def _exact_slopes(expr: sympy.Expr, x: sympy.Symbol) -> Slopes | None:
@@ -573,19 +585,15 @@ def below_identity(fn: Function, params: Mapping[str, Param] | None = None) -> V
 
 
 def _below_identity_of(expr: sympy.Expr, x: sympy.Symbol, symbolic: bool = False) -> Verdict:
-    def compute() -> tuple[Verdict, bool]:
-        finished = [True]
-
-        def timed_out() -> None:
-            finished[0] = False
-
-        exact = within_budget(lambda: _exact_below_identity(expr, x), timed_out, BUDGET_S)
-        if exact is not None or symbolic:
-            return exact, finished[0]
-        note = TIMED_OUT if not finished[0] else "SymPy could not decide"
-        return _bounded_below_identity(expr, x, note), finished[0]
-
-    return _cached(("below", expr, x, symbolic), compute)
+    return _tiered(  # type: ignore[return-value]
+        "below",
+        expr,
+        x,
+        symbolic,
+        _exact_below_identity,
+        _bounded_below_identity,
+        "SymPy could not decide",
+    )
 
 
 def _exact_below_identity(expr: sympy.Expr, x: sympy.Symbol) -> Verdict | None:
@@ -665,19 +673,15 @@ def flux_ratio(fn: Function, params: Mapping[str, Param] | None = None) -> Ratio
 
 
 def _flux_ratio(expr: sympy.Expr, x: sympy.Symbol, symbolic: bool = False) -> RatioRange | None:
-    def compute() -> tuple[RatioRange | None, bool]:
-        finished = [True]
-
-        def timed_out() -> None:
-            finished[0] = False
-
-        exact = within_budget(lambda: _exact_flux_ratio(expr, x), timed_out, BUDGET_S)
-        if exact is not None or symbolic:
-            return exact, finished[0]
-        note = TIMED_OUT if not finished[0] else "SymPy could not find the range of Φ(s)/s"
-        return _bounded_ratio(expr, x, note), finished[0]
-
-    return _cached(("ratio", expr, x, symbolic), compute)
+    return _tiered(
+        "ratio",
+        expr,
+        x,
+        symbolic,
+        _exact_flux_ratio,
+        _bounded_ratio,
+        "SymPy could not find the range of Φ(s)/s",
+    )
 
 
 def _exact_flux_ratio(expr: sympy.Expr, x: sympy.Symbol) -> RatioRange | None:
