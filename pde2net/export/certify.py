@@ -43,7 +43,7 @@ EXIT_UNREADABLE, EXIT_REFUSED = 2, 5
 VERDICT_EXIT = {"certified": EXIT_CERTIFIED, "violated": EXIT_VIOLATED, "undecided": EXIT_UNDECIDED}
 MAX_MODEL_BYTES = 1 << 30  # a larger file is refused before it is parsed
 MAX_SIZE = 1 << 16  # per spatial axis, for --input-shape
-BUDGET = 0.8  # seconds (by norms' cost model) for all branch-and-bound runs together
+BUDGET = 0.5  # seconds (by norms' cost model) for all branch-and-bound runs together
 
 
 class CertifyError(ValueError):
@@ -555,7 +555,7 @@ def certify(model_path: str, input_shape: list[int] | None = None) -> dict[str, 
 
     arrays = {name: _array(initializers[name]) for name in wanted}
     sizes = _conv_sizes(model, shape, [n for n in wanted if wanted[n]["size"] is None])
-    weight_of = {n: 4.0 if wanted[n]["target"] is not None else 1.0 for n in wanted}
+    weight_of = {n: 4.0 if wanted[n]["target"] is not None else 0.25 for n in wanted}
     total = sum(weight_of.values()) or 1.0
     kernels: dict[str, dict[str, Any]] = {}
     with _threads(1):

@@ -93,13 +93,29 @@ def export_bytes(module: torch.nn.Module, network: ir.Network) -> bytes:
             dynamic_axes={"input": axes, "output": out_axes},
             opset_version=OPSET,
             do_constant_folding=True,
+            keep_initializers_as_inputs=True,  # no value deduplication: see _own_initializers
             dynamo=False,
         )
-    model = onnx.load_from_string(buffer.getvalue())
+    model = _own_initializers(onnx.load_from_string(buffer.getvalue()))
     model.producer_name = "pde2net"
     model.doc_string = f"{network.name}, compiled by pde2net"
     onnx.checker.check_model(model, full_check=True)
     return model.SerializeToString(deterministic=True)
+
+
+def _own_initializers(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The model with its initializers no longer listed as graph inputs.
+
+    The exporter merges initializers of equal value into one unless they are exported as
+    inputs; merged, a freshly initialised model (BatchNorm scales all ones) and a trained
+    one (all different) have different graphs, and certify could not tell training from
+    tampering. So the export keeps them apart, and this drops them from the inputs again:
+    the deployed model has one input, and the weights are constants of the graph."""
+    held = {i.name for i in model.graph.initializer}
+    kept = [v for v in model.graph.input if v.name not in held]
+    del model.graph.input[:]
+    model.graph.input.extend(kept)
+    return model
 
 
 def verification_shapes(network: ir.Network) -> list[tuple[int, ...]]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
+import stat
+import sys
 import unicodedata
 from importlib import resources
 from pathlib import Path
@@ -55,6 +58,28 @@ def grammar_text() -> str:
     return (Path(__file__).resolve().parents[2] / "grammars" / "pde.lark").read_text("utf-8")
 
 
+def cache_file() -> str | bool:
+    """Where Lark keeps the analysed grammar between runs, or False for no cache.
+
+    Building the LALR tables takes about half a second of every command; Lark caches
+    them as a pickle keyed by the grammar's hash. A pickle runs code when loaded, so the
+    cache lives only in a directory this user owns and no one else can write to (like
+    Python's own __pycache__), never in a shared temporary directory.
+    PDE2NET_PARSER_CACHE=0 turns it off."""
+    if os.environ.get("PDE2NET_PARSER_CACHE", "1") == "0" or not hasattr(os, "getuid"):
+        return False
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pde2net"
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = root.stat()
+    except (OSError, RuntimeError):  # RuntimeError: no home directory
+        return False
+    if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return False
+    version = "".join(map(str, sys.version_info[:2]))
+    return str(root / f"grammar-lark{lark.__version__}-py{version}.cache")
+
+
 @functools.cache
 def _parser() -> lark.Lark:
     return lark.Lark(
@@ -65,7 +90,7 @@ def _parser() -> lark.Lark:
         postlex=NewlinePostLex(),
         propagate_positions=True,
         maybe_placeholders=True,
-        cache=False,
+        cache=cache_file(),
     )
 
 

@@ -23,6 +23,7 @@ from pde2net.export.certify import (
     operator_norm,
 )
 from pde2net.pipeline import export_compiled
+from tests.conftest import SPECS
 
 SPEC = """
 pde parabolic(c) {{
@@ -567,3 +568,25 @@ def test_train_writes_a_model_that_certifies(tmp_path, cli):
     assert json.loads(_meta(model, SPEC_KEY))["overrides"] == {"h": "1"}
     result = cli("certify", str(out / "tiny.onnx"))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", ["digits_parabolic", "digits_hamiltonian"])
+def test_trained_weights_keep_the_graph_of_the_fresh_model(name):
+    """Training changes values, never the graph: the fresh model's equal initial values
+    (batch-norm scales of one, zero biases) must not be merged into one initializer, or
+    every trained model would be refused as tampered (seen on 20 bundled specs)."""
+    from pde2net.export.certify import _compare
+    from pde2net.pipeline import export_graph
+
+    compiled = pde2net.compile_file(str(SPECS / "experiments" / f"{name}.pde"))
+    fresh = export_graph(compiled, metadata=False)
+    generator = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for p in compiled.module.parameters():
+            p.mul_(torch.rand(p.shape, generator=generator).add_(1.5))
+        for m in compiled.module.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.running_mean.add_(torch.rand(m.running_mean.shape, generator=generator))
+    trained = export_graph(compiled, metadata=False)
+    _compare(trained, fresh, set())  # raises RefusedError on any structural difference
+    assert [v.name for v in fresh.graph.input] == ["input"]

@@ -213,3 +213,37 @@ def test_two_statements_on_one_line_need_a_separator():
     with pytest.raises(SpecError) as info:
         parse(fused, "fused.pde")
     assert info.value.loc.line == 2
+
+
+def test_the_parser_cache_lives_only_where_no_one_else_can_write(tmp_path, monkeypatch):
+    """The cache is a pickle (code when loaded): never in a directory others can write."""
+    import os
+
+    from pde2net.lang import parser
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = parser.cache_file()
+    assert path == str(tmp_path / "pde2net" / os.path.basename(path))
+    os.chmod(tmp_path / "pde2net", 0o777)
+    assert parser.cache_file() is False
+    monkeypatch.setenv("PDE2NET_PARSER_CACHE", "0")
+    assert parser.cache_file() is False
+
+
+def test_a_corrupt_parser_cache_is_rebuilt(tmp_path):
+    """A truncated or garbage cache (an interrupted write) costs a rebuild, not a crash."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "pde2net").mkdir(mode=0o700)
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    code = "from pde2net.lang import parser; parser.parse('network n {}\\n'); print(parser.cache_file())"
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    cache = first.stdout.strip()
+    assert first.returncode == 0 and os.path.getsize(cache) > 1000, first.stderr
+    with open(cache, "r+b") as f:
+        f.truncate(100)
+    again = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert os.path.getsize(cache) > 1000  # rebuilt and saved again
