@@ -77,45 +77,76 @@ def part_fixed(tol: float = 40.0) -> dict:
     }
 
 
-def part_learned() -> dict:
+def part_learned(seeds: list[int], depths: list[int], done: list[dict] | None = None) -> dict:
+    """Train every (depth, scheme, seed); runs already in `done` are kept, not rerun."""
     noise = 0.2
     data = datasets.signals1d(256, n_train=512, n_test=256, seed=0, noise=noise)
     config = dict(epochs=10, batch_size=32, lr=1e-2, schedule="cosine")
-    runs = []
-    for depth in (1, 4, 8, 16):
+    have = {(r["scheme"], r["depth"], r["seed"]): r for r in done or []}
+    for depth in depths:
         for scheme in ("euler", "fed"):
-            compiled = common.compile_spec(f"learned_diffusion_1d_{scheme}", seed=0, steps=depth)
-            m = train(compiled, data, TrainConfig(seed=0, progress=False, **config))
-            runs.append(
-                {
+            for seed in seeds:
+                if (scheme, depth, seed) in have:
+                    continue
+                compiled = common.compile_spec(
+                    f"learned_diffusion_1d_{scheme}", seed=seed, steps=depth
+                )
+                m = train(compiled, data, TrainConfig(seed=seed, progress=False, **config))
+                have[scheme, depth, seed] = {
                     "scheme": scheme,
                     "depth": depth,
-                    "seed": 0,
+                    "seed": seed,
                     "test_psnr": m["test_psnr"],
                     "verdict": compiled.report["verdict"],
                 }
-            )
-            print(scheme, depth, round(m["test_psnr"], 2), flush=True)
+                print(scheme, depth, seed, round(m["test_psnr"], 2), flush=True)
+    runs = sorted(have.values(), key=lambda r: (r["depth"], r["scheme"], r["seed"]))
     return {
         "noise": noise,
         "noisy_psnr": datasets.psnr(data.x_test, data.y_test),
         "config": config,
-        "seeds": [0],
+        "seeds": sorted({r["seed"] for r in runs}),
         "runs": runs,
     }
+
+
+def table(result: dict) -> str:
+    """The Markdown table of mean ± sample std over seeds, per scheme and depth."""
+    import statistics
+
+    depths = sorted({r["depth"] for r in result["runs"]})
+    lines = [
+        "| network | " + " | ".join(f"depth {d}" for d in depths) + " |",
+        "|---|" + "---|" * len(depths),
+    ]
+    for scheme, title in (("euler", "explicit Euler"), ("fed", "frozen FED (1 cycle)")):
+        cells = []
+        for d in depths:
+            v = [
+                r["test_psnr"] for r in result["runs"] if r["scheme"] == scheme and r["depth"] == d
+            ]
+            sd = f" ± {statistics.stdev(v):.2f}" if len(v) > 1 else ""
+            cells.append(f"{statistics.mean(v):.2f}{sd}" if v else "–")
+        lines.append(f"| {title} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--part", choices=("fixed", "learned", "both"), default="both")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--depths", type=int, nargs="+", default=[1, 2, 4, 8, 16])
     args = p.parse_args(argv)
     common.RESULTS.mkdir(parents=True, exist_ok=True)
     if args.part in ("fixed", "both"):
         result = part_fixed()
         (common.RESULTS / "fed_depth_frozen_fixed.json").write_text(json.dumps(result, indent=1))
     if args.part in ("learned", "both"):
-        result = part_learned()
-        (common.RESULTS / "fed_depth_frozen_learned.json").write_text(json.dumps(result, indent=1))
+        path = common.RESULTS / "fed_depth_frozen_learned.json"
+        done = json.loads(path.read_text())["runs"] if path.exists() else []
+        result = part_learned(args.seeds, args.depths, done)
+        path.write_text(json.dumps(result, indent=1))
+        print(table(result))
 
 
 if __name__ == "__main__":

@@ -283,6 +283,43 @@ def fsi_step(a: sympy.Matrix, tau: sympy.Expr, alphas: Sequence[sympy.Expr]) -> 
     return cur
 
 
+def rk_step(a: sympy.Matrix, tau: sympy.Expr, stability: sympy.Poly) -> sympy.Matrix:
+    """An explicit Runge–Kutta step on a linear system: G = R(τA), R the method's
+    stability polynomial (analysis/butcher.py)."""
+    g = sympy.zeros(a.rows, a.rows)
+    power = sympy.eye(a.rows)
+    for coeff in reversed(stability.all_coeffs()):
+        g += coeff * power
+        power = power * (tau * a)
+    return g
+
+
+def theta_step(a: sympy.Matrix, tau: sympy.Expr, theta: sympy.Expr) -> sympy.Matrix:
+    """(I − θτA) u⁺ = (I + (1 − θ)τA) u: G = (I − θτA)⁻¹ (I + (1 − θ)τA)."""
+    eye = sympy.eye(a.rows)
+    return (eye - theta * tau * a).inv() * (eye + (1 - theta) * tau * a)
+
+
+def extent_bound(system: LinearSystem, extent: sympy.Expr) -> Bound | None:
+    """The largest τ for a method stable on [−β, 0] of the real axis (β = `extent`),
+    for one state whose symbol is real and ≤ 0: τ* = β / max|ŝ|; None otherwise."""
+    if system.n != 1 or system.reaction[0, 0] != 0:
+        return None
+    sym = scalar_symbol(system)
+    if sym is None:
+        return None
+    k = sym.s1[0, 0]
+    low = min(k * sym.low, k * sym.high, key=float)
+    high = max(k * sym.low, k * sym.high, key=float)
+    if high > 0:
+        return Bound(sympy.Integer(0), sympy.Integer(0), False)
+    if low == 0 or extent == sympy.oo:
+        return Bound(sympy.oo, sympy.oo, False)
+    power = _homogeneity(system.stencil[0, 0], system.grid)
+    value = extent / -low
+    return Bound(value, _scaled(value, system, power), False)
+
+
 # ---------------------------------------------------------------------------------------
 # Exact sign decisions
 
