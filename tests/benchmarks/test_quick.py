@@ -44,3 +44,19 @@ def test_quick_benchmarks_run_every_section(tmp_path):
     text = (tmp_path / "results.md").read_text()
     assert "## Inference" in text and "## Targets" in text
     assert "| parabolic | 1 |" in text
+
+
+def test_roofline_counts_the_graph_traffic_of_a_diffusion_step():
+    """Bytes per image from the ONNX graph: one explicit diffusion step at 16×16 moves at
+    least its input, K u (8 channels) and the output once, and the count scales with the
+    image's area."""
+    from benchmarks.inference import compiled_model
+    from benchmarks.roofline import graph_bytes, stream
+
+    _, model = compiled_model(ROOT / "specs" / "alt_2023" / "explicit.pde")
+    small, large = graph_bytes(model, (1, 16, 16)), graph_bytes(model, (1, 32, 32))
+    assert small["largest"] == 8 * 16 * 16 * 4  # K u: 8 channels of float32
+    assert small["total"] >= 5 * (1 + 8 + 1) * 16 * 16 * 4  # 5 steps
+    assert 3.9 < large["total"] / small["total"] <= 4  # scalars and shapes do not scale
+    (row,) = stream(1, [2], repeats=1)
+    assert row["triad_gbs"] > 0
