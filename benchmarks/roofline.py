@@ -42,30 +42,32 @@ def stream(threads: int, sizes_mib: list[int], repeats: int = 5) -> list[dict[st
     import torch
 
     torch.set_num_threads(threads)
-    rows = []
-    for size in sizes_mib:
-        n = size * MIB // 4
-        a, b, c = (torch.rand(n) for _ in range(3))
-        kernels = {
-            "copy": (lambda: a.copy_(b), 2),
-            "scale": (lambda: torch.mul(b, 3.0, out=a), 2),
-            "add": (lambda: torch.add(b, c, out=a), 3),
-            "triad": (lambda: torch.add(b, c, alpha=3.0, out=a), 3),
-        }
-        row: dict[str, Any] = {"array_mib": size}
-        for name, (kernel, arrays) in kernels.items():
-            kernel()  # touch the pages first
-            best = math.inf
-            inner = max(1, int(256 / size))  # ≥ ~256 MiB per timing at small sizes
-            for _ in range(repeats):
-                start = time.perf_counter()
-                for _ in range(inner):
-                    kernel()
-                best = min(best, (time.perf_counter() - start) / inner)
-            row[f"{name}_gbs"] = arrays * n * 4 / best / 1e9
-        rows.append(row)
-        del a, b, c
-    return rows
+    return [_stream_row(size, repeats) for size in sizes_mib]
+
+
+def _stream_row(size: int, repeats: int) -> dict[str, Any]:
+    import torch
+
+    n = size * MIB // 4
+    a, b, c = (torch.rand(n) for _ in range(3))
+    kernels = {
+        "copy": (lambda: a.copy_(b), 2),
+        "scale": (lambda: torch.mul(b, 3.0, out=a), 2),
+        "add": (lambda: torch.add(b, c, out=a), 3),
+        "triad": (lambda: torch.add(b, c, alpha=3.0, out=a), 3),
+    }
+    row: dict[str, Any] = {"array_mib": size}
+    for name, (kernel, arrays) in kernels.items():
+        kernel()  # touch the pages first
+        best = math.inf
+        inner = max(1, int(256 / size))  # ≥ ~256 MiB per timing at small sizes
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(inner):
+                kernel()
+            best = min(best, (time.perf_counter() - start) / inner)
+        row[f"{name}_gbs"] = arrays * n * 4 / best / 1e9
+    return row
 
 
 def graph_bytes(model: bytes, shape: tuple[int, ...]) -> dict[str, int]:
@@ -124,7 +126,7 @@ def run(quick: bool, threads: int = 2) -> dict[str, Any]:
                 "torch eager": lambda m=module, x=x: _eager(m, x),
             }
             if compiled_fn is not None:
-                fn, status, _ = try_torch_compile(compiled_fn, x)
+                fn, _, _ = try_torch_compile(compiled_fn, x)
                 if fn is not None:
                     contenders["torch.compile"] = lambda fn=fn, x=x: _eager(fn, x)
             times = interleaved(contenders, 2 if quick else 7, 1 if quick else 3)
