@@ -95,6 +95,13 @@ def graph_bytes(model: bytes, shape: tuple[int, ...]) -> dict[str, int]:
     return {"read": read, "write": write, "total": read + write, "largest": max(sizes.values())}
 
 
+def input_shape(network: Any, n: int) -> tuple[int, ...]:
+    """The network's input at n×n values: (c, n, n) for images, (c, n²) for signals (the
+    1D specs get as many values as the 2D ones)."""
+    channels, *spatial = network.input.shape
+    return (channels, n, n) if len(spatial) == 2 else (channels, n * n)
+
+
 def _bandwidth_at(curve: list[dict[str, Any]], working_mib: float) -> float:
     """Triad GB/s at the smallest measured array size holding the working set."""
     fitting = [r for r in curve if r["array_mib"] >= working_mib] or curve[-1:]
@@ -113,11 +120,10 @@ def run(quick: bool, threads: int = 2) -> dict[str, Any]:
     for spec in specs:
         compiled, model = compiled_model(spec)
         module = compiled.module
-        channels = compiled.network.input.shape[0]
         session = ort_session(model, threads)
         compiled_fn = None if quick else torch.compile(module)
         for n in spatial:
-            shape = (channels, n, n)
+            shape = input_shape(compiled.network, n)
             traffic = graph_bytes(model, shape)
             x = torch.randn(1, *shape, generator=torch.Generator().manual_seed(n))
             xn = x.numpy()
