@@ -1,11 +1,11 @@
 """(c) rerun for issue 16: FED with the diffusivity frozen per cycle (now the default)
-on Perona-Malik, against explicit Euler; and the trained comparison, seed 0.
+on Perona-Malik, against explicit Euler; and the trained comparison at three seeds.
 
 Part 1 uses `fed_depth`'s signals, RK4 reference, 40 dB tolerance and depth search on
 the Perona-Malik specs only (the heat equation is linear: freezing changes nothing), and
 adds the largest ‖out‖/‖in‖ of one FED cycle at n = n_min … n_min + 10. Part 2 trains the
-learned_diffusion_1d_{euler,fed} specs at depths 1, 4, 8, 16 with seed 0 (the full
-fed_depth part 2 uses three seeds and depth 2 as well).
+learned_diffusion_1d_{euler,fed} specs at depths 1, 2, 4, 8, 16 with seeds 0, 1, 2 (as
+fed_depth part 2 did with the per-step flux); runs already in the results file are kept.
 
 Writes experiments/results/fed_depth_frozen_{fixed,learned}.json.
 
