@@ -15,16 +15,14 @@ from pde2net.analysis.forms import (
 from pde2net.analysis.functions import number, shown, slopes, usable_bound
 from pde2net.analysis.report import Check, NormCondition, Number
 from pde2net.ir import Block
-from pde2net.lang.args import ArgSpec
 from pde2net.schemes import register
-from pde2net.schemes.base import Frame, Scheme
+from pde2net.schemes import update as up
+from pde2net.schemes.base import ENFORCE, SHARED, H, Scheme, step_index, steps_arg, value
 from pde2net.schemes.common import (
     LIPSCHITZ,
     anti_dissipative,
-    literal,
     monotone_check,
     num,
-    step_index,
     structure_unknown,
 )
 from pde2net.schemes.conditions import euclidean, euclidean_sum, von_neumann
@@ -36,12 +34,7 @@ class Euler(Scheme):
     name = "euler"
     title = "forward Euler"
     order = 1
-    arguments = (
-        ArgSpec("h", "positive", help="the step size, e.g. h = 1", aliases=("tau",)),
-        ArgSpec("steps", "posint", 1),
-        ArgSpec("shared", "bool", False, help="one set of weights for all steps"),
-        ArgSpec("enforce", "bool", False, help="keep the step condition true by construction"),
-    )
+    arguments = (H, steps_arg(), SHARED, ENFORCE)
 
     def checks(self, block: Block) -> list[Check]:
         h = block.scheme.number("h")
@@ -151,21 +144,16 @@ class Euler(Scheme):
             requires=requires,
         )
 
-    def methods(self, block: Block, frame: Frame) -> list[list[str]]:
-        h = literal(block.scheme.number("h"))
-        step = "" if h == "1" else f"{h} * "
-        index = step_index(block)
-        targets = ", ".join(frame.states)
-        updates = ", ".join(f"{s} + {step}{frame.call(s, index)}" for s in frame.states)
-        return [
-            [
-                f"def forward(self, {frame.param}: torch.Tensor) -> torch.Tensor:",
-                *[f"    {line}" for line in frame.unpack()],
-                f"    for j in range({block.steps}):  # forward Euler, h = {h}",
-                f"        {targets} = {updates}",
-                f"    return {frame.pack()}",
-            ]
-        ]
+    def update(self, block: Block) -> up.Update:
+        """u ← u + h f(u) for every state at once, `steps` times."""
+        j = up.Local("j")
+        h = up.Number("h")
+        states = tuple(up.State(s) for s in block.pde.states)
+        new = tuple(u + h * up.Rhs(u.name, step_index(block, j)) for u in states)
+        return up.Update(
+            numbers={"h": value(block.scheme.number("h")), "steps": block.steps},
+            body=(up.Loop((up.Assign(states, new),), count=up.Number("steps"), index=j),),
+        )
 
 
 def _norm_bound(form: SymmetricLayer, h: sympy.Expr, params=None) -> sympy.Expr | None:

@@ -24,11 +24,19 @@ from pde2net.analysis.report import SEVERITY, Check, Number
 from pde2net.ir import Act, Block
 from pde2net.lang.args import ArgSpec
 from pde2net.schemes import register
-from pde2net.schemes.base import Frame, Scheme
-from pde2net.schemes.common import num, step_index
+from pde2net.schemes import update as up
+from pde2net.schemes.base import (
+    CYCLE_STEPS,
+    CYCLES,
+    ENFORCE,
+    SHARED_CYCLE,
+    Scheme,
+    step_index,
+)
+from pde2net.schemes.common import num
 from pde2net.schemes.conditions import EUCLIDEAN, cycle_check
 from pde2net.schemes.euler import Euler
-from pde2net.schemes.implicit import frozen_methods
+from pde2net.schemes.implicit import FrozenPieces
 
 
 def fed_steps(n: int, tau_max: float, reorder: bool = True) -> list[float]:
@@ -74,7 +82,12 @@ def freezes(block: Block) -> bool:
     return len(eq.rhs.atoms(Act)) == 1 and (block.shared or not block.pde.weights)
 
 
-FREEZE_HELP = "hold g = Φ(s)/s fixed for each cycle (false: re-evaluate Φ at every step)"
+FREEZE = ArgSpec(
+    "freeze",
+    "bool",
+    True,
+    help="hold g = Φ(s)/s fixed for each cycle (false: re-evaluate Φ at every step)",
+)
 
 
 def frozen_cycle_check(
@@ -158,11 +171,11 @@ class FED(Scheme):
     order = 1
     arguments = (
         ArgSpec("tau_max", "positive", help="the largest stable explicit step"),
-        ArgSpec("steps", "posint", 10, help="steps per cycle"),
-        ArgSpec("cycles", "posint", 1),
-        ArgSpec("shared", "bool", True, help="one set of weights for all steps"),
-        ArgSpec("enforce", "bool", False, help="keep the step condition true by construction"),
-        ArgSpec("freeze", "bool", True, help=FREEZE_HELP),
+        CYCLE_STEPS,
+        CYCLES,
+        SHARED_CYCLE,
+        ENFORCE,
+        FREEZE,
     )
 
     def checks(self, block: Block) -> list[Check]:
@@ -227,32 +240,37 @@ class FED(Scheme):
         )
         return [*explicit, cycle]
 
-    def methods(self, block: Block, frame: Frame) -> list[list[str]]:
-        (u,) = frame.states
-        taus = fed_steps(block.steps, float(block.scheme.args["tau_max"]))
-        cycles = int(block.scheme.args["cycles"])
-        if freezes(block):
-            return [
-                [f"taus = {tuple(round(t, 12) for t in taus)!r}"],
-                *frozen_methods(block, frame, jacobi=False),
-                [
-                    f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
-                    f"    for _ in range({cycles}):  # FED cycles of {block.steps} steps",
-                    f"        g = self.diffusivity({u}, 0)  # frozen for the cycle",
-                    "        for tau in self.taus:",
-                    f"            {u} = {u} + tau * self.operator({u}, g, 0)",
-                    f"    return {u}",
-                ],
-            ]
-        return [
-            [
-                f"taus = {tuple(round(t, 12) for t in taus)!r}",
-            ],
-            [
-                f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
-                f"    for _ in range({cycles}):  # FED cycles of {block.steps} steps",
-                "        for j, tau in enumerate(self.taus):",
-                f"            {u} = {u} + tau * {frame.call(u, step_index(block))}",
-                f"    return {u}",
-            ],
-        ]
+    def update(self, block: Block) -> up.Update:
+        """`cycles` times: u ← u + τᵢ f(u) for the cycle's step sizes τᵢ."""
+        tau = up.Local("tau")
+        taus = tuple(round(t, 12) for t in fed_steps(block.steps, float(block.scheme.args["tau_max"])))
+        inner = cycle_body(block, lambda u, rhs: (up.Assign((u,), (u + tau * rhs,)),))
+        return up.Update(
+            numbers={"taus": taus, "cycles": int(block.scheme.args["cycles"]), "steps": block.steps},
+            body=(inner(up.Number("taus"), tau),),
+            pieces=inner.pieces,
+        )
+
+
+class cycle_body:
+    """The loop of a FED-like scheme: `cycles` times, over the cycle's coefficients
+    (`over`, one per step), `step(u, f)` with f the right-hand side, or, with the
+    diffusivity frozen per cycle, the operator at the g computed at the cycle's start."""
+
+    def __init__(self, block: Block, step, setup=()) -> None:
+        self.block, self.step, self.setup = block, step, setup
+        self.frozen = FrozenPieces(block) if freezes(block) else None
+        self.pieces = self.frozen.used(jacobi=False) if self.frozen else ()
+
+    def __call__(self, over: up.Expr, var: up.Local) -> up.Loop:
+        (name,) = self.block.pde.states
+        u, j = up.State(name), up.Local("j")
+        if self.frozen is not None:
+            g = up.Local("g")
+            rhs = up.Call(self.frozen.operator, (u, g, up.Num(0)))
+            first = (up.Assign((g,), (up.Call(self.frozen.diffusivity, (u, up.Num(0))),)),)
+        else:
+            rhs, first = up.Rhs(name, step_index(self.block, j)), ()
+        inner = up.Loop(tuple(self.step(u, rhs)), over=over, var=var, index=j)
+        body = (*first, *self.setup(u), inner) if callable(self.setup) else (*first, inner)
+        return up.Loop(body, count=up.Number("cycles"))

@@ -15,18 +15,19 @@ from pde2net.analysis.report import Check, Number
 from pde2net.ir import Block
 from pde2net.lang.args import ArgSpec
 from pde2net.schemes import register
-from pde2net.schemes.base import Frame, Scheme
-from pde2net.schemes.common import literal, num, step_index
+from pde2net.schemes import update as up
+from pde2net.schemes.base import CYCLE_STEPS, CYCLES, ENFORCE, SHARED_CYCLE, Scheme, value
+from pde2net.schemes.common import num
 from pde2net.schemes.conditions import cycle_check
 from pde2net.schemes.euler import Euler
 from pde2net.schemes.fed import (
-    FREEZE_HELP,
+    FREEZE,
+    cycle_body,
     cycle_time,
     explicit_equivalent,
     freezes,
     frozen_cycle_check,
 )
-from pde2net.schemes.implicit import frozen_methods
 
 
 def fsi_weights(n: int) -> list[float]:
@@ -40,11 +41,11 @@ class FSI(Scheme):
     order = 1
     arguments = (
         ArgSpec("tau", "positive", help="the explicit step, at most the explicit bound"),
-        ArgSpec("steps", "posint", 10, help="steps per cycle"),
-        ArgSpec("cycles", "posint", 1),
-        ArgSpec("shared", "bool", True, help="one set of weights for all steps"),
-        ArgSpec("enforce", "bool", False, help="keep the step condition true by construction"),
-        ArgSpec("freeze", "bool", True, help=FREEZE_HELP),
+        CYCLE_STEPS,
+        CYCLES,
+        SHARED_CYCLE,
+        ENFORCE,
+        FREEZE,
     )
 
     def checks(self, block: Block) -> list[Check]:
@@ -109,37 +110,26 @@ class FSI(Scheme):
             ),
         ]
 
-    def methods(self, block: Block, frame: Frame) -> list[list[str]]:
-        (u,) = frame.states
-        tau = literal(block.scheme.number("tau"))
-        alphas = tuple(round(a, 12) for a in fsi_weights(block.steps))
-        cycles = int(block.scheme.args["cycles"])
-        prev = f"{u}_prev"
-        if freezes(block):
-            return [
-                [f"alphas = {alphas!r}"],
-                *frozen_methods(block, frame, jacobi=False),
-                [
-                    f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
-                    f"    for _ in range({cycles}):  # FSI cycles of {block.steps} steps, "
-                    f"tau = {tau}",
-                    f"        g = self.diffusivity({u}, 0)  # frozen for the cycle",
-                    f"        {prev} = {u}",
-                    "        for alpha in self.alphas:",
-                    f"            explicit = {u} + {tau} * self.operator({u}, g, 0)",
-                    f"            {u}, {prev} = alpha * explicit + (1 - alpha) * {prev}, {u}",
-                    f"    return {u}",
-                ],
-            ]
-        return [
-            [f"alphas = {alphas!r}"],
-            [
-                f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
-                f"    for _ in range({cycles}):  # FSI cycles of {block.steps} steps, tau = {tau}",
-                f"        {prev} = {u}",
-                "        for j, alpha in enumerate(self.alphas):",
-                f"            explicit = {u} + {tau} * {frame.call(u, step_index(block))}",
-                f"            {u}, {prev} = alpha * explicit + (1 - alpha) * {prev}, {u}",
-                f"    return {u}",
-            ],
-        ]
+    def update(self, block: Block) -> up.Update:
+        """`cycles` times from u₋ = u: u, u₋ ← α (u + τ f(u)) + (1 − α) u₋, u."""
+        (name,) = block.pde.states
+        alpha, explicit = up.Local("alpha"), up.Local("explicit")
+        prev, tau = up.Local(f"{name}_prev"), up.Number("tau")
+
+        def step(u: up.State, rhs: up.Expr) -> tuple[up.Assign, ...]:
+            return (
+                up.Assign((explicit,), (u + tau * rhs,)),
+                up.Assign((u, prev), (alpha * explicit + (1 - alpha) * prev, u)),
+            )
+
+        inner = cycle_body(block, step, lambda u: (up.Assign((prev,), (u,)),))
+        return up.Update(
+            numbers={
+                "tau": value(block.scheme.number("tau")),
+                "alphas": tuple(round(a, 12) for a in fsi_weights(block.steps)),
+                "cycles": int(block.scheme.args["cycles"]),
+                "steps": block.steps,
+            },
+            body=(inner(up.Number("alphas"), alpha),),
+            pieces=inner.pieces,
+        )

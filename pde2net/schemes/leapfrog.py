@@ -18,14 +18,13 @@ from pde2net.ir import Block
 from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
 from pde2net.schemes import register
-from pde2net.schemes.base import Frame, Scheme
+from pde2net.schemes import update as up
+from pde2net.schemes.base import ENFORCE, SHARED, H, Scheme, step_index, steps_arg, value
 from pde2net.schemes.common import (
     LIPSCHITZ,
     anti_dissipative,
-    literal,
     num,
     reversibility,
-    step_index,
     structure_unknown,
     theorem2_check,
 )
@@ -40,10 +39,10 @@ class Leapfrog(Scheme):
     order = 2
     reversible = True
     arguments = (
-        ArgSpec("h", "positive", help="the step size, e.g. h = 1", aliases=("tau",)),
-        ArgSpec("steps", "posint", 1),
-        ArgSpec("shared", "bool", False, help="one set of weights for all steps"),
-        ArgSpec("enforce", "bool", False, help="keep the step condition true by construction"),
+        H,
+        steps_arg(),
+        SHARED,
+        ENFORCE,
         ArgSpec(
             "start",
             "choice",
@@ -134,61 +133,32 @@ class Leapfrog(Scheme):
             requires=NormCondition.of((k,), "each", bound),
         )
 
-    def methods(self, block: Block, frame: Frame) -> list[list[str]]:
-        (u,) = frame.states
-        prev = f"{u}_prev"
-        h = block.scheme.number("h")
-        h2 = "" if h == 1 else f"{literal(h**2)} * "
-        index = step_index(block)
-        steps = block.steps
-        pair = "tuple[torch.Tensor, torch.Tensor]"
+    def update(self, block: Block) -> up.Update:
+        """u₊ = 2u − u₋ + h² f(u) on the pair (u, u₋), and its exact inverse."""
+        (name,) = block.pde.states
+        u, prev, j = up.State(name), up.Local(f"{name}_prev"), up.Local("j")
+        h = up.Number("h")
+        index = step_index(block, j)
         if block.scheme.args.get("start", "euler") == "taylor":
-            half = "" if h**2 / 2 == 1 else f"{literal(h**2 / 2)} * "
-            start = [
-                f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
-                f'    """Leapfrog from rest, Taylor start: {u}_-1 = {u} + h²/2 f({u}), so the '
-                f'first step is {u}_1 = {u} + h²/2 f({u})."""',
-                f"    return self.forward_pair({u}, {u} + {half}{frame.call(u, '0')})[0]",
-            ]
+            start = u + h * h / 2 * up.Rhs(name, up.Num(0))
+            how = f"{name}_prev = {name} + h²/2 f({name}), so the first step is Taylor's"
         else:
-            start = [
-                f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
-                f'    """Leapfrog from rest: the step before the first is {u} itself."""',
-                f"    return self.forward_pair({u}, {u})[0]",
-            ]
-        return [
-            [
-                f"def step(self, state: {pair}, j: int) -> {pair}:",
-                f'    """One leapfrog step: ({u}_k, {u}_k-1) -> ({u}_k+1, {u}_k)."""',
-                f"    {u}, {prev} = state",
-                f"    return 2 * {u} - {prev} + {h2}{frame.call(u, index)}, {u}",
-            ],
-            [
-                f"def unstep(self, state: {pair}, j: int) -> {pair}:",
-                f'    """The step backwards: ({u}_k+1, {u}_k) -> ({u}_k, {u}_k-1)."""',
-                f"    {u}, {prev} = state",
-                f"    return {prev}, 2 * {prev} - {u} + {h2}{frame.call(u, index, args=prev)}",
-            ],
-            start,
-            [
-                f"def forward_pair(self, {u}: torch.Tensor, {prev}: torch.Tensor) -> {pair}:",
-                f'    """{steps} leapfrog steps (h = {num(h)}) from ({u}_0, {u}_-1);'
-                f' returns ({u}_N, {u}_N-1)."""',
-                f"    state = ({u}, {prev})",
-                *frame.reversible_branch("state", steps),
-                f"    for j in range({steps}):",
-                "        state = self.step(state, j)",
-                "    return state",
-            ],
-            [
-                f"def inverse(self, {u}: torch.Tensor, {prev}: torch.Tensor) -> {pair}:",
-                f'    """Runs the steps backwards: ({u}_N, {u}_N-1) -> ({u}_0, {u}_-1)."""',
-                f"    state = ({u}, {prev})",
-                f"    for j in reversed(range({steps})):",
-                "        state = self.unstep(state, j)",
-                "    return state",
-            ],
-        ]
+            start, how = u, f"{name}_prev = {name}: the step before the first is the input"
+        return up.Update(
+            numbers={"h": value(block.scheme.number("h")), "steps": block.steps},
+            reversible=up.Reversible(
+                extra=(prev,),
+                start=(up.Assign((prev,), (start,)),),
+                step=(up.Assign((u, prev), (2 * u - prev + h * h * up.Rhs(name, index), u)),),
+                unstep=(
+                    up.Assign((u, prev), (prev, 2 * prev - u + h * h * up.Rhs(name, index, (prev,)))),
+                ),
+                index=j,
+                doc=f"One leapfrog step: ({name}_k, {name}_k-1) -> ({name}_k+1, {name}_k); "
+                f"from rest, {how}.",
+                undoc=f"The step backwards: ({name}_k+1, {name}_k) -> ({name}_k, {name}_k-1).",
+            ),
+        )
 
 
 def _norm_bound(form: SymmetricLayer, h: sympy.Expr, params=None) -> sympy.Expr | None:

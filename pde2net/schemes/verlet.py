@@ -10,17 +10,15 @@ from pde2net.analysis.forms import SymmetricLayer, states_used, symmetric
 from pde2net.analysis.functions import number, shown, slopes, usable_bound
 from pde2net.analysis.report import Check, NormCondition, Number
 from pde2net.ir import Block
-from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
 from pde2net.schemes import register
-from pde2net.schemes.base import Frame, Scheme
+from pde2net.schemes import update as up
+from pde2net.schemes.base import ENFORCE, SHARED, H, Scheme, step_index, steps_arg, value
 from pde2net.schemes.common import (
     LIPSCHITZ,
-    literal,
     monotone_check,
     num,
     reversibility,
-    step_index,
     structure_unknown,
 )
 from pde2net.schemes.conditions import von_neumann
@@ -33,12 +31,7 @@ class Verlet(Scheme):
     title = "Verlet"
     order = 1
     reversible = True
-    arguments = (
-        ArgSpec("h", "positive", help="the step size, e.g. h = 1", aliases=("tau",)),
-        ArgSpec("steps", "posint", 1),
-        ArgSpec("shared", "bool", False, help="one set of weights for all steps"),
-        ArgSpec("enforce", "bool", False, help="keep the step condition true by construction"),
-    )
+    arguments = (H, steps_arg(), SHARED, ENFORCE)
 
     def validate(self, block: Block) -> None:
         super().validate(block)
@@ -158,52 +151,21 @@ class Verlet(Scheme):
             requires=NormCondition.of((k1, k2), "product", product),
         )
 
-    def methods(self, block: Block, frame: Frame) -> list[list[str]]:
-        y, z = frame.states
-        h = literal(block.scheme.number("h"))
-        step = "" if h == "1" else f"{h} * "
-        index = step_index(block)
-        steps = block.steps
-        pair = "tuple[torch.Tensor, torch.Tensor]"
-        split = f"tuple(torch.split(x, {list(frame.channels)!r}, dim=1))"
-        return [
-            [
-                f"def step(self, state: {pair}, j: int) -> {pair}:",
-                f'    """One Verlet step (h = {h}): {y} first, then {z} with the new {y}."""',
-                f"    {y}, {z} = state",
-                f"    {y} = {y} + {step}{frame.call(y, index)}",
-                f"    {z} = {z} + {step}{frame.call(z, index)}",
-                f"    return {y}, {z}",
-            ],
-            [
-                f"def unstep(self, state: {pair}, j: int) -> {pair}:",
-                '    """The step backwards: undo the update of {z}, then of {y}."""'.replace(
-                    "{z}", z
-                ).replace("{y}", y),
-                f"    {y}, {z} = state",
-                f"    {z} = {z} - {step}{frame.call(z, index)}",
-                f"    {y} = {y} - {step}{frame.call(y, index)}",
-                f"    return {y}, {z}",
-            ],
-            [
-                "def forward(self, x: torch.Tensor) -> torch.Tensor:",
-                f"    state = {split}",
-                *[
-                    line.replace(
-                        "return reversible_steps", "return torch.cat(reversible_steps"
-                    ).replace(f", {steps})", f", {steps}), dim=1)")
-                    for line in frame.reversible_branch("state", steps)
-                ],
-                f"    for j in range({steps}):",
-                "        state = self.step(state, j)",
-                "    return torch.cat(state, dim=1)",
-            ],
-            [
-                "def inverse(self, x: torch.Tensor) -> torch.Tensor:",
-                '    """Runs the steps backwards: reconstructs the input from the output."""',
-                f"    state = {split}",
-                f"    for j in reversed(range({steps})):",
-                "        state = self.unstep(state, j)",
-                "    return torch.cat(state, dim=1)",
-            ],
-        ]
+    def update(self, block: Block) -> up.Update:
+        """y ← y + h f(z), then z ← z + h g(y) with the new y; undone in reverse order."""
+        y, z = (up.State(s) for s in block.pde.states)
+        j, h = up.Local("j"), up.Number("h")
+        index = step_index(block, j)
+        fy, fz = up.Rhs(y.name, index), up.Rhs(z.name, index)
+        return up.Update(
+            numbers={"h": value(block.scheme.number("h")), "steps": block.steps},
+            reversible=up.Reversible(
+                extra=(),
+                start=(),
+                step=(up.Assign((y,), (y + h * fy,)), up.Assign((z,), (z + h * fz,))),
+                unstep=(up.Assign((z,), (z - h * fz,)), up.Assign((y,), (y - h * fy,))),
+                index=j,
+                doc=f"One Verlet step: {y.name} first, then {z.name} with the new {y.name}.",
+                undoc=f"The step backwards: undo the update of {z.name}, then of {y.name}.",
+            ),
+        )
