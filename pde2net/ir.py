@@ -194,6 +194,11 @@ class Param:
     loc: Loc
 
 
+def derivative(order: int) -> str:
+    """How a spec writes the time derivative of this order: dt or dtt."""
+    return "dtt" if order == 2 else "dt"
+
+
 @dataclass
 class Equation:
     order: int  # 1 for dt(u), 2 for dtt(u)

@@ -16,7 +16,7 @@ import sympy
 
 from pde2net import ir
 from pde2net.analysis.report import BlockReport
-from pde2net.codegen.emit import Emitter, Scope, constant, expr, mentions, name, self_attr
+from pde2net.codegen.emit import Emitter, Scope, constant, expr, mentions, name
 from pde2net.codegen.names import KEYWORDS, Namer, module_attributes
 from pde2net.codegen.printer import TorchPrinter
 from pde2net.export.norms import enforcement_grid
@@ -93,9 +93,7 @@ class BlockWriter:
             p: attrs.name(f"{a}_raw") for p, a in self.param_attr.items() if pde.params[p].positive
         }
         many = len(pde.equations) > 1
-        self.rhs = {
-            eq.state: attrs.name(f"f_{eq.state}" if many else "f") for eq in pde.equations
-        }
+        self.rhs = {eq.state: attrs.name(f"f_{eq.state}" if many else "f") for eq in pde.equations}
         self.pieces = {p: attrs.name(p.hint) for p in upd.pieces}
         if upd.reversible is not None:
             self.api["step"] = attrs.name("step")
@@ -114,9 +112,7 @@ class BlockWriter:
     def _numbers_used(self) -> set[str]:
         upd = self.update
         found = {
-            n.name
-            for part in (upd.body, upd.reversible, upd.pieces)
-            for n in _walk_numbers(part)
+            n.name for part in (upd.body, upd.reversible, upd.pieces) for n in _walk_numbers(part)
         }
         if self.copies_by_steps or upd.reversible is not None:
             found.add("steps")
@@ -124,22 +120,21 @@ class BlockWriter:
 
     # -- sizes ----------------------------------------------------------------------
     def size(self, value: int) -> ast.expr:
-        """A size as an expression in the pde's arguments: c, c // 2, 2 * c, or a literal."""
-        for arg, a in self.pde.args.items():
-            a = sympy.sympify(a)
-            if not (a.is_Integer and a > 0):
-                continue
-            a, local = int(a), self.arg_local[arg]
-            if value == a:
-                code = local
-            elif value and a % value == 0:
-                code = f"{local} // {a // value}"
-            elif value % a == 0:
-                code = f"{value // a} * {local}"
-            else:
-                continue
-            self.used_args.add(arg)
-            return expr(code)
+        """A size as an expression in the pde's arguments: c, c // 2, 2 * c (an argument
+        equal to it first), or a literal."""
+        values = {arg: sympy.sympify(a) for arg, a in self.pde.args.items()}
+        ints = {arg: int(a) for arg, a in values.items() if a.is_Integer and a > 0}
+        forms = (
+            lambda local, a: local if value == a else None,
+            lambda local, a: f"{local} // {a // value}" if value and a % value == 0 else None,
+            lambda local, a: f"{value // a} * {local}" if value % a == 0 else None,
+        )
+        for form in forms:
+            for arg, a in ints.items():
+                code = form(self.arg_local[arg], a)
+                if code is not None:
+                    self.used_args.add(arg)
+                    return expr(code)
         return constant(value)
 
     # -- the class ------------------------------------------------------------------
@@ -162,8 +157,11 @@ class BlockWriter:
         arguments = {self.arg_local[a]: constant(_value(v)) for a, v in self.pde.args.items()}
         arguments = {k: v for k, v in arguments.items() if any(k == p for p, _ in params)}
         arguments.update(
-            {self.number_local[n]: constant(v) for n, v in self.update.numbers.items()
-             if n in self.number_attr}
+            {
+                self.number_local[n]: constant(v)
+                for n, v in self.update.numbers.items()
+                if n in self.number_attr
+            }
         )
         arguments.update({self.bound_local[w]: constant(b) for w, b in self.enforced.items()})
         key = ast.unparse(ast.Module(methods, []))
@@ -230,7 +228,9 @@ class BlockWriter:
                 out.append(_stmt(f"self.{self.raw_attr[p]} = nn.Parameter(torch.tensor({value}))"))
             else:
                 value = ast.unparse(constant(float(decl.value)))
-                out.append(_stmt(f"self.{self.param_attr[p]} = nn.Parameter(torch.tensor({value}))"))
+                out.append(
+                    _stmt(f"self.{self.param_attr[p]} = nn.Parameter(torch.tensor({value}))")
+                )
         del block
         return out
 
@@ -272,7 +272,11 @@ class BlockWriter:
             body = [ast.Return(expr(printer.doprint(fn.expr)))]
             out.append(
                 _method(
-                    self.fn_attr[f], [(var, TENSOR)], TENSOR, body, f"{f}({fn.var.name}) = {fn.expr}"
+                    self.fn_attr[f],
+                    [(var, TENSOR)],
+                    TENSOR,
+                    body,
+                    f"{f}({fn.var.name}) = {fn.expr}",
                 )
             )
         return out
@@ -312,8 +316,7 @@ class BlockWriter:
             body = em.stmts((up.Return(up.Math(eq.rhs)),))
             index = em.scope.local(j)
             params = [(self.states[s], TENSOR) for s in self.pde.states] + [(index, "int")]
-            deriv = "dtt" if eq.order == 2 else "dt"
-            doc = f"{deriv}({eq.state}) = {eq.text}, with the weights of step {index}."
+            doc = f"{ir.derivative(eq.order)}({eq.state}) = {eq.text}, with the weights of step {index}."
             body = self._bind(em, index) + body
             out.append(_method(self.rhs[eq.state], params, TENSOR, body, doc))
         return out
@@ -323,9 +326,11 @@ class BlockWriter:
         params = []
         for p in piece.params:
             pname = self.states[p.name] if isinstance(p, up.State) else em.scope.local(p)
-            params.append((pname, "int" if p is piece.params[-1] else TENSOR))
+            last = p is piece.params[-1] and piece.index
+            params.append((pname, "int" if last else TENSOR))
         body = em.stmts(piece.body)
-        body = self._bind(em, params[-1][0]) + body
+        if piece.index:
+            body = self._bind(em, params[-1][0]) + body
         return _method(self.pieces[piece], params, TENSOR, body, piece.doc)
 
     # -- forward, and the reversible path -----------------------------------------------
@@ -357,7 +362,7 @@ class BlockWriter:
         steps = f"self.{self.number_attr['steps']}"
         methods = []
         for key, stmts, doc in (("step", rev.step, rev.doc), ("unstep", rev.unstep, rev.undoc)):
-            body = [_stmt(f"{', '.join(carried)}, = {state}")] + em.stmts(stmts)
+            body = [_stmt(f"{', '.join(carried)}, = {state}"), *em.stmts(stmts)]
             body.append(_stmt(f"return {', '.join(carried)},"))
             params = [(state, tuple_type), (j, "int")]
             methods.append(_method(self.api[key], params, tuple_type, body, doc))
@@ -383,18 +388,24 @@ class BlockWriter:
         if extra:
             pair = self.api["forward_pair"]
             start = em.stmts(rev.start)
-            forward = self._unpack(x) + start + [_stmt(f"return self.{pair}({x}, {', '.join(extra)})[0]")]
+            forward = (
+                self._unpack(x) + start + [_stmt(f"return self.{pair}({x}, {', '.join(extra)})[0]")]
+            )
             pair_params = [(x, TENSOR)] + [(e, TENSOR) for e in extra]
             ret = f"tuple[{', '.join([TENSOR] * (1 + len(extra)))}]"
             doc = f"{self.scheme.title.capitalize()} steps from the input and {', '.join(extra)}."
             methods.append(_method(self.api["forward"], [(x, TENSOR)], TENSOR, forward))
             methods.append(_method(pair, pair_params, ret, self._unpack(x) + run, doc))
         else:
-            methods.append(_method(self.api["forward"], [(x, TENSOR)], TENSOR, self._unpack(x) + run))
+            methods.append(
+                _method(self.api["forward"], [(x, TENSOR)], TENSOR, self._unpack(x) + run)
+            )
             pair_params, ret = [(x, TENSOR)], TENSOR
-        back = self._unpack(x) + [_stmt(f"{state} = ({', '.join(carried)},)")]
+        back = [*self._unpack(x), _stmt(f"{state} = ({', '.join(carried)},)")]
         back.append(
-            _stmt(f"for {j} in reversed(range({steps})):\n    {state} = self.{unstep}({state}, {j})")
+            _stmt(
+                f"for {j} in reversed(range({steps})):\n    {state} = self.{unstep}({state}, {j})"
+            )
         )
         back += run[-2:]
         doc = "Runs the steps backwards: reconstructs the input from the output."
@@ -410,6 +421,8 @@ def _walk_numbers(node: object):
             yield sub
         if isinstance(sub, up.Call) and isinstance(sub.fn, up.Piece):
             yield from _walk_numbers(sub.fn.body)
+        if isinstance(sub, up.Ref):
+            yield from _walk_numbers(sub.piece.body)
 
 
 def _type(value: object) -> str:

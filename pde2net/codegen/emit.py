@@ -56,7 +56,7 @@ def walk(node: object) -> Iterator[object]:
             yield from walk(item)
     elif dataclasses.is_dataclass(node) and not isinstance(node, up.Local):
         for f in dataclasses.fields(node):
-            if not (isinstance(node, up.Call) and f.name == "fn"):
+            if not (isinstance(node, up.Call | up.Ref) and f.name in ("fn", "piece")):
                 yield from walk(getattr(node, f.name))
 
 
@@ -128,6 +128,8 @@ class Emitter:
             if e.fn not in up.CALLS:
                 raise ValueError(f"unknown call {e.fn!r}")
             return self.call(expr(_TORCH.get(e.fn, e.fn)), list(e.args))
+        if isinstance(e, up.Ref):
+            return self_attr(s.pieces[e.piece])
         if isinstance(e, up.Lambda):
             params = [ast.arg(s.local(p)) for p in e.params]
             return ast.Lambda(ast.arguments([], params, None, [], [], None, []), self.expr(e.body))

@@ -144,10 +144,11 @@ class _Generator:
         pde = first.pde
         args = ", ".join(pde.args)
         doc = [
-            f"pde {pde.name}({args}) stepped by {get_title(first)}." if args
+            f"pde {pde.name}({args}) stepped by {get_title(first)}."
+            if args
             else f"pde {pde.name} stepped by {get_title(first)}.",
             "",
-            *[f"{'dtt' if eq.order == 2 else 'dt'}({eq.state}) = {eq.text}" for eq in pde.equations],
+            *[f"{ir.derivative(eq.order)}({eq.state}) = {eq.text}" for eq in pde.equations],
             "",
             "Stability, from the analysis report:",
         ]
@@ -157,7 +158,7 @@ class _Generator:
             cls,
             [ast.Attribute(ast.Name("nn", ast.Load()), "Module", ast.Load())],
             [],
-            [ast.Expr(ast.Constant("\n".join(doc) + "\n"))] + code.methods,
+            [ast.Expr(ast.Constant("\n".join(doc) + "\n")), *code.methods],
             [],
         )
         return ast.unparse(ast.fix_missing_locations(node))
@@ -253,6 +254,8 @@ def get_title(block: ir.Block) -> str:
 
 def _stability(block: ir.Block, report: BlockReport) -> list[str]:
     """One block's verdict and the condition behind it, numbers plugged in."""
-    lines = [f"- block{block.index}, {block.pde.signature} by {block.scheme.text}: "
-             f"{report.status}, {report.condition}"]
+    lines = [
+        f"- block{block.index}, {block.pde.signature} by {block.scheme.text}: "
+        f"{report.status}, {report.condition}"
+    ]
     return lines

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 KEYWORDS = frozenset(keyword.kwlist + keyword.softkwlist)
-PYTHON = KEYWORDS | frozenset(dir(builtins) + ["self"])
+PYTHON = KEYWORDS | frozenset([*dir(builtins), "self"])
 IMPORTS = frozenset({"annotations", "math", "torch", "F", "nn", "INPUT_SHAPE"})
 
 

@@ -15,11 +15,11 @@ from pde2net.ir import (
     ConvT,
     Function,
     Norm,
+    SquaredT,
     Stencil,
     StencilDecl,
-    StencilT,
-    SquaredT,
     StencilSquaredT,
+    StencilT,
     SumSq,
 )
 
@@ -95,9 +95,7 @@ class TorchPrinter(StrPrinter):
         decl, buffer = self.stencils[expr.op]
         mode = PAD_MODES[decl.boundary]
         operand = self._print(expr.operand)
-        return (
-            f"stencil_adjoint({operand}, {buffer} ** 2, {decl.pads!r}, {mode!r}, {expr.groups})"
-        )
+        return f"stencil_adjoint({operand}, {buffer} ** 2, {decl.pads!r}, {mode!r}, {expr.groups})"
 
     def _print_Conv(self, expr: Conv) -> str:
         dims, var, padding = self.weights[expr.op]

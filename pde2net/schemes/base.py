@@ -9,7 +9,7 @@ from typing import ClassVar
 import sympy
 
 from pde2net.analysis.report import Check
-from pde2net.ir import Block
+from pde2net.ir import Block, derivative
 from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
 from pde2net.schemes.update import Expr, Local, Num, Update
@@ -25,11 +25,6 @@ CYCLES = ArgSpec("cycles", "posint", 1)
 
 def steps_arg(default: int = 1, help: str = "") -> ArgSpec:
     return ArgSpec("steps", "posint", default, help=help)
-
-
-def derivative(order: int) -> str:
-    """How a spec writes the time derivative of this order."""
-    return "dtt" if order == 2 else "dt"
 
 
 def value(number: sympy.Expr | object) -> int | float:

@@ -16,7 +16,7 @@ from pde2net.analysis.functions import (
     slopes,
 )
 from pde2net.analysis.report import Check, Number
-from pde2net.ir import Block, Equation
+from pde2net.ir import Block, Equation, derivative
 
 LIPSCHITZ = "Lipschitz stability (Ruthotto & Haber): ‖Y(T) − Ỹ(T)‖ ≤ M ‖Y(0) − Ỹ(0)‖"
 
@@ -38,16 +38,6 @@ def num(value: object) -> str:
         if text and sympy.Rational(text) == value:
             return text
     return f"{float(value):.6g}"
-
-
-def literal(value: object) -> str:
-    """A number as generated code writes it: the float nearest the exact value, in full
-    (`num` is for people and abbreviates; a step size printed as 1 for 0.9999999 would
-    make the network step exactly on a bound the analysis proved it stays under)."""
-    value = sympy.sympify(value)
-    if value.is_Integer and abs(value) < 2**53:
-        return str(int(value))
-    return repr(float(value))
 
 
 def _terminates(q: int) -> bool:
@@ -121,11 +111,6 @@ def monotone_check(form: SymmetricLayer, what: str, params: Mapping | None = Non
     )
 
 
-def step_index(block: Block) -> str:
-    """How the generated loop picks weights: per step (`j`) or one shared set (`0`)."""
-    return "0" if block.shared else "j"
-
-
 def anti_dissipative(form: SymmetricLayer, eq: Equation) -> Check:
     """+K' σ(K u) has a positive semi-definite Jacobian: the backward heat equation."""
     return Check(
@@ -193,7 +178,7 @@ def theorem2_check(form: SymmetricLayer, block: Block, what: str) -> Check:
 
 def structure_unknown(eq: Equation) -> Check:
     """No theorem matches this right-hand side: reported, not refused."""
-    deriv = "dtt" if eq.order == 2 else "dt"
+    deriv = derivative(eq.order)
     return Check(
         name=f"{deriv}({eq.state}): structure",
         formula="f(u) = -K' σ(N(K u))",

@@ -243,10 +243,16 @@ class FED(Scheme):
     def update(self, block: Block) -> up.Update:
         """`cycles` times: u ← u + τᵢ f(u) for the cycle's step sizes τᵢ."""
         tau = up.Local("tau")
-        taus = tuple(round(t, 12) for t in fed_steps(block.steps, float(block.scheme.args["tau_max"])))
+        taus = tuple(
+            round(t, 12) for t in fed_steps(block.steps, float(block.scheme.args["tau_max"]))
+        )
         inner = cycle_body(block, lambda u, rhs: (up.Assign((u,), (u + tau * rhs,)),))
         return up.Update(
-            numbers={"taus": taus, "cycles": int(block.scheme.args["cycles"]), "steps": block.steps},
+            numbers={
+                "taus": taus,
+                "cycles": int(block.scheme.args["cycles"]),
+                "steps": block.steps,
+            },
             body=(inner(up.Number("taus"), tau),),
             pieces=inner.pieces,
         )

@@ -284,9 +284,7 @@ class FrozenPieces:
         lin, inner, diag = frozen_operator(block, v.symbol, g.symbol)
         fn = form_of(block).function
         if fn.name not in block.pde.functions:  # no flux: the system is linear, g = 1
-            body: tuple[up.Stmt, ...] = (
-                up.Return(up.Call("ones_like", (up.Math(inner),))),
-            )
+            body: tuple[up.Stmt, ...] = (up.Return(up.Call("ones_like", (up.Math(inner),))),)
         else:
             slope0 = float(sympy.diff(fn.expr, fn.var).subs(fn.var, 0))
             small, safe = up.Local("small"), up.Local("safe")

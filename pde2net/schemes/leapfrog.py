@@ -151,7 +151,9 @@ class Leapfrog(Scheme):
                 start=(up.Assign((prev,), (start,)),),
                 step=(up.Assign((u, prev), (2 * u - prev + h * h * up.Rhs(name, index), u)),),
                 unstep=(
-                    up.Assign((u, prev), (prev, 2 * prev - u + h * h * up.Rhs(name, index, (prev,)))),
+                    up.Assign(
+                        (u, prev), (prev, 2 * prev - u + h * h * up.Rhs(name, index, (prev,)))
+                    ),
                 ),
                 index=j,
                 doc=f"One leapfrog step: ({name}_k, {name}_k-1) -> ({name}_k+1, {name}_k); "

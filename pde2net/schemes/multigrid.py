@@ -118,11 +118,40 @@ class Multigrid(Scheme):
         w, gl, level = up.Local("w"), up.Local("g"), up.Local("level")
         pieces = FrozenPieces(block)
         scale = up.Number("tau") * up.Num(0.25) ** level
-        apply = up.Lambda((w, gl, level), scale * up.Call(pieces.operator, (w, gl, up.Num(0))))
-        diagonal = up.Lambda((gl, level), scale * up.Call(pieces.diagonal, (gl, up.Num(0))))
-        cycle = up.Call(
-            "vcycle", (apply, diagonal, v, u, g, up.Buffer("transfer"), up.Number("shape"))
+        operator = up.Piece(
+            "level_operator",
+            (w, gl, level),
+            "tau F_g(w) on grid `level` (spacing 2^level h: F scales by 4^-level).",
+            (up.Return(scale * up.Call(pieces.operator, (w, gl, up.Num(0)))),),
         )
+        b, x, gx, lx = up.Local("b"), up.Local("v"), up.Local("g"), up.Local("level")
+        diagonal = up.Lambda(
+            (gx, lx),
+            up.Number("tau") * up.Num(0.25) ** lx * up.Call(pieces.diagonal, (gx, up.Num(0))),
+        )
+        vcycle = up.Piece(
+            "vcycle",
+            (x, b, gx),
+            "One V-cycle on (I - tau F_g) v = b: the U-net.",
+            (
+                up.Return(
+                    up.Call(
+                        "vcycle",
+                        (
+                            up.Ref(operator),
+                            diagonal,
+                            x,
+                            b,
+                            gx,
+                            up.Buffer("transfer"),
+                            up.Number("vcycle_shape"),
+                        ),
+                    )
+                ),
+            ),
+            index=False,
+        )
+        cycle = up.Call(vcycle, (v, u, g))
         kernel = list(TRANSFER)
         if block.pde.dims == 2:
             kernel = [[a * b for b in TRANSFER] for a in TRANSFER]
@@ -143,12 +172,12 @@ class Multigrid(Scheme):
         return up.Update(
             numbers={
                 "tau": value(block.scheme.number("tau")),
-                "shape": shape,
+                "vcycle_shape": shape,
                 "cycles": int(args["cycles"]),
                 "steps": block.steps,
             },
             body=(up.Loop(body, count=up.Number("steps")),),
-            pieces=pieces.used(jacobi=True),
+            pieces=(*pieces.used(jacobi=True), operator, vcycle),
             buffers={"transfer": (kernel, (1, 1) + (4,) * block.pde.dims)},
             helpers=("stencil", "multigrid", "solvers"),
         )

@@ -126,6 +126,13 @@ class Call(Expr):
 
 
 @dataclass(frozen=True)
+class Ref(Expr):
+    """A `Piece` itself, as a value (a bound method passed to a solver)."""
+
+    piece: Piece
+
+
+@dataclass(frozen=True)
 class Lambda(Expr):
     params: tuple[Local, ...]
     body: Expr
@@ -188,12 +195,14 @@ CALLS = (
 @dataclass(frozen=True, eq=False)
 class Piece:
     """A helper method of the generated class: `hint` (a wish for its name), its
-    parameters, whether the last one is the step index, a docstring and its body."""
+    parameters, a docstring, its body, and whether the last parameter is the step index
+    (which picks the weights the body's `Math` uses)."""
 
     hint: str
-    params: tuple[Local, ...]
+    params: tuple[Local | State, ...]
     doc: str
     body: tuple[Stmt, ...]
+    index: bool = True
 
 
 @dataclass(frozen=True)
