@@ -44,7 +44,7 @@ class Scheme:
 
     It declares `arguments` (bound by the lowering), `checks` (the stability analysis),
     `update` (what the generated block computes, as data) and, optionally,
-    `size_factor` (the spatial sizes the block needs to divide).
+    `size_factor` (the spatial sizes the block needs to divide) and `summed_counts`.
     """
 
     name: ClassVar[str]
@@ -52,6 +52,9 @@ class Scheme:
     order: ClassVar[int]  # the time derivative it integrates: 1 for dt(u), 2 for dtt(u)
     arguments: ClassVar[tuple[ArgSpec, ...]]
     reversible: ClassVar[bool] = False
+    # count arguments whose evaluations add up within one repeat instead of multiplying
+    # (multigrid's smoothing and coarse steps), for the cost estimate (lang/limits.py)
+    summed_counts: ClassVar[tuple[str, ...]] = ()
 
     def validate(self, block: Block) -> None:
         """Reject blocks this scheme cannot step (raises a SpecError at the `by`)."""

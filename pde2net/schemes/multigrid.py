@@ -37,6 +37,7 @@ class Multigrid(Scheme):
     name = "multigrid"
     title = "multigrid V-cycle (U-net)"
     order = 1
+    summed_counts = ("pre", "post", "coarse")
     arguments = (
         ArgSpec("tau", "positive", help="the time step of the implicit system"),
         ArgSpec("levels", "posint", 3, help="grid levels (U-net depth)"),
@@ -53,7 +54,7 @@ class Multigrid(Scheme):
     def validate(self, block: Block) -> None:
         super().validate(block)
         form_of(block)
-        factor = 2 ** (int(block.scheme.args["levels"]) - 1)
+        factor = self.size_factor(block)
         bad = [n for n in block.shape[1:] if n % factor]
         if bad:
             raise SpecError(

@@ -32,7 +32,11 @@ VARIANTS = {  # scheme options no bundled spec uses
     "fed-unfrozen": ("alt_2023/fed.pde", "enforce = true", "enforce = true, freeze = false"),
     "fsi-unfrozen": ("alt_2023/fsi.pde", "steps = steps", "steps = steps, freeze = false"),
     "euler-shared": ("experiments/digits_parabolic.pde", "enforce = true", "shared = true"),
-    "verlet-shared": ("experiments/digits_hamiltonian.pde", "steps = steps", "steps = 2, shared = true"),
+    "verlet-shared": (
+        "experiments/digits_hamiltonian.pde",
+        "steps = steps",
+        "steps = 2, shared = true",
+    ),
 }
 CASES = {str(p.relative_to(ROOT / "specs")): p.read_text() for p in SPECS}
 for variant, (base, old, new) in VARIANTS.items():
