@@ -14,6 +14,7 @@ from pde2net.analysis.functions import (
     shown,
     slope_at,
     slopes,
+    usable_bound,
 )
 from pde2net.analysis.report import Check, Number
 from pde2net.ir import Block, Equation, derivative
@@ -108,6 +109,21 @@ def monotone_check(form: SymmetricLayer, what: str, params: Mapping | None = Non
         f"({s.note}); sampling found no confirmed negative slope, which proves nothing.",
         notion=LIPSCHITZ,
         values={"inf_slope": number(s.low, s.kind)} if s.low != -sympy.oo else {},
+    )
+
+
+def unusable_slope(s, name: str, formula: str) -> Check | None:
+    """The check saying why sup σ' cannot bound the step (None when it can)."""
+    unusable = usable_bound(s, "L_σ = sup σ'")
+    if not unusable:
+        return None
+    return Check(
+        name=name,
+        formula=formula,
+        condition=f"L_σ = {shown(s.high, s.kind)}",
+        status="conditional" if s.depends_on and not s.uniform else "unverified",
+        reason=f"{unusable[0].upper()}{unusable[1:]}.",
+        notion=LIPSCHITZ,
     )
 
 

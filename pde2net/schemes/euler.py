@@ -12,7 +12,7 @@ from pde2net.analysis.forms import (
     symmetric_sum,
     vector_flux,
 )
-from pde2net.analysis.functions import number, shown, slopes, usable_bound
+from pde2net.analysis.functions import number, shown, slopes
 from pde2net.analysis.report import Check, NormCondition, Number
 from pde2net.ir import Block
 from pde2net.schemes import register
@@ -24,6 +24,7 @@ from pde2net.schemes.common import (
     monotone_check,
     num,
     structure_unknown,
+    unusable_slope,
 )
 from pde2net.schemes.conditions import euclidean, euclidean_sum, von_neumann
 from pde2net.schemes.norms import normalised_step
@@ -74,18 +75,10 @@ class Euler(Scheme):
     def _step(self, block: Block, form: SymmetricLayer, h: sympy.Expr) -> Check:
         if form.norm:
             return normalised_step(block, form, "forward Euler step", "h · L_σ · ‖K‖₂² ≤ 2")
-        fn = form.function
-        s = slopes(fn, block.pde.params)
-        unusable = usable_bound(s, "L_σ = sup σ'")
-        if unusable:
-            return Check(
-                name="forward Euler step",
-                formula="h · L_σ · ‖K‖₂² ≤ 2",
-                condition=f"L_σ = {shown(s.high, s.kind)}",
-                status="conditional" if s.depends_on and not s.uniform else "unverified",
-                reason=f"{unusable[0].upper()}{unusable[1:]}.",
-                notion=LIPSCHITZ,
-            )
+        s = slopes(form.function, block.pde.params)
+        refused = unusable_slope(s, "forward Euler step", "h · L_σ · ‖K‖₂² ≤ 2")
+        if refused is not None:
+            return refused
         lip = s.high
         c = form.coefficient
         k = form.weight
@@ -94,23 +87,16 @@ class Euler(Scheme):
         formula = "h · L_σ · ‖K‖₂² ≤ 2" if c == 1 else "h · c · L_σ · ‖K‖₂² ≤ 2"
         values = {"h": Number.exact(h), "L_sigma": number(lip, s.kind), "c": Number.exact(c)}
         norm_note = f" The norm {form.norm} is treated as 1-Lipschitz." if form.norm else ""
-        if lip == 0:
+        if lip in (0, sympy.oo):  # σ constant, or σ' unbounded
+            constant = lip == 0
             return Check(
                 name="forward Euler step",
                 formula=formula,
-                condition="L_σ = 0: σ is constant",
-                status="proven",
-                reason="σ' = 0, so the step leaves differences unchanged.",
-                notion=LIPSCHITZ,
-                values=values,
-            )
-        if lip == sympy.oo:
-            return Check(
-                name="forward Euler step",
-                formula=formula,
-                condition="L_σ = ∞",
-                status="violated",
-                reason="σ' is unbounded (sup σ' = ∞), so no step size h > 0 is stable.",
+                condition="L_σ = 0: σ is constant" if constant else "L_σ = ∞",
+                status="proven" if constant else "violated",
+                reason="σ' = 0, so the step leaves differences unchanged."
+                if constant
+                else "σ' is unbounded (sup σ' = ∞), so no step size h > 0 is stable.",
                 notion=LIPSCHITZ,
                 values=values,
             )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 
 import sympy
 
@@ -151,6 +152,59 @@ def frozen_cycle_check(
     )
 
 
+def cycle_checks(
+    block: Block,
+    tau: sympy.Expr,
+    label: str,
+    tau_name: str,
+    *,
+    linear: tuple[Callable, str],
+    frozen: tuple[Callable[[sympy.Symbol], sympy.Poly], str],
+    unfrozen: Callable[[bool, bool], tuple[str, str, str]],
+    values: dict[str, Number],
+) -> list[Check]:
+    """The checks of a FED-like cycle of explicit steps at `tau`: the exact amplification
+    of a linear stencil system (`linear`: the cycle's step map and its rule); else the
+    explicit step's checks, then the frozen cycle's polynomial (`frozen`: in z, and what
+    it is) or, unfrozen, the cycle theorem's verdict (`unfrozen(stable, nonlinear)`:
+    formula, condition, reason)."""
+    step, rule = linear
+    exact = cycle_check(
+        block, step, tau, rule=rule, name=f"{label} cycle (von Neumann)", tau_name=tau_name
+    )
+    if exact is not None:
+        return [exact]
+    explicit = Euler().checks(explicit_equivalent(block, tau))
+    if freezes(block):
+        z = sympy.Symbol("z")
+        polynomial, what = frozen
+        check = frozen_cycle_check(
+            block,
+            explicit,
+            polynomial(z),
+            z,
+            tau,
+            name=f"{label} cycle (frozen diffusivity)",
+            tau_name=tau_name,
+            what=what,
+            values=values,
+        )
+        return [*explicit, check]
+    stable = all(c.status != "violated" for c in explicit)
+    nonlinear = bool(block.pde.functions)
+    formula, condition, reason = unfrozen(stable, nonlinear)
+    status = ("unverified" if nonlinear else "proven") if stable else "violated"
+    cycle = Check(
+        name=f"{label} cycle",
+        formula=formula,
+        condition=condition,
+        status=status,
+        reason=reason,
+        values=values,
+    )
+    return [*explicit, cycle]
+
+
 def explicit_equivalent(block: Block, tau: float) -> Block:
     """The same block stepped by forward Euler with step τ: whose bound governs the cycle."""
     args = {
@@ -180,65 +234,50 @@ class FED(Scheme):
 
     def checks(self, block: Block) -> list[Check]:
         n, tau_max = block.steps, float(block.scheme.args["tau_max"])
-        # A linear stencil system: the cycle's exact amplification, with the step sizes
-        # the generated code uses (rounded to 12 digits), power-bounded or not.
-        taus_code = [sympy.Rational(repr(round(t, 12))) for t in fed_steps(n, tau_max)]
-        linear = cycle_check(
-            block,
-            lambda a: cycle_step(a, taus_code),
-            block.scheme.number("tau_max"),
-            rule=f"G(θ) = Π_i (I + τ_i A(θ)), the {n} FED steps as generated",
-            name="FED cycle (von Neumann)",
-            tau_name="τ_max",
-        )
-        if linear is not None:
-            return [linear]
         exact_tau = block.scheme.number("tau_max")
-        explicit = Euler().checks(explicit_equivalent(block, exact_tau))
+        # the step sizes the generated code uses (rounded to 12 digits)
+        taus_code = [sympy.Rational(repr(round(t, 12))) for t in fed_steps(n, tau_max)]
         taus = fed_steps(n, tau_max)
-        values = {
-            "cycle_time": Number.exact(exact_tau * (n * n + n) / 3),
-            "steps": Number.exact(n),
-            "max_step": Number.exact(max_step(n, exact_tau)),
-        }
-        if freezes(block):
-            z = sympy.Symbol("z")
+
+        def polynomial(z: sympy.Symbol) -> sympy.Poly:
             poly = sympy.Poly(1, z, domain=sympy.QQ)
             for t in taus_code:  # Π (1 − τ_i z), as a polynomial over Q
                 poly = poly * sympy.Poly(1 - t * z, z, domain=sympy.QQ)
-            frozen = frozen_cycle_check(
-                block,
-                explicit,
-                poly,
-                z,
-                exact_tau,
-                name="FED cycle (frozen diffusivity)",
-                tau_name="τ_max",
-                what=f"Π_i (I − τ_i A), the {n} FED steps as generated",
-                values=values,
-            )
-            return [*explicit, frozen]
-        stable = all(c.status != "violated" for c in explicit)
-        nonlinear = bool(block.pde.functions)
-        cycle = Check(
-            name="FED cycle",
-            formula="a cycle is stable iff the explicit step τ_max is",
-            condition=f"n = {n}: max τᵢ = {max(taus):.6g}, cycle time τ_max (n² + n)/3 = "
-            f"{cycle_time(n, tau_max):.6g}",
-            status=("unverified" if nonlinear else "proven") if stable else "violated",
-            reason=(
+            return poly
+
+        def unfrozen(stable: bool, nonlinear: bool) -> tuple[str, str, str]:
+            return (
+                "a cycle is stable iff the explicit step τ_max is",
+                f"n = {n}: max τᵢ = {max(taus):.6g}, cycle time τ_max (n² + n)/3 = "
+                f"{cycle_time(n, tau_max):.6g}",
                 "The cycle theorem holds for a fixed linear operator; this flux is nonlinear "
                 "and recomputed at every inner step, and no theorem covers such a cycle (its "
                 "long steps can amplify), so stability is not guaranteed."
                 if stable and nonlinear
-                else f"The explicit conditions above hold at τ_max = {num(tau_max)}, so each FED cycle "
-                f"(κ-cycle ordered) is stable although single steps reach {max(taus):.4g}."
+                else f"The explicit conditions above hold at τ_max = {num(tau_max)}, so each "
+                f"FED cycle (κ-cycle ordered) is stable although single steps reach "
+                f"{max(taus):.4g}."
                 if stable
-                else f"The explicit step τ_max = {num(tau_max)} already violates its bound."
+                else f"The explicit step τ_max = {num(tau_max)} already violates its bound.",
+            )
+
+        return cycle_checks(
+            block,
+            exact_tau,
+            "FED",
+            "τ_max",
+            linear=(
+                lambda a: cycle_step(a, taus_code),
+                f"G(θ) = Π_i (I + τ_i A(θ)), the {n} FED steps as generated",
             ),
-            values=values,
+            frozen=(polynomial, f"Π_i (I − τ_i A), the {n} FED steps as generated"),
+            unfrozen=unfrozen,
+            values={
+                "cycle_time": Number.exact(exact_tau * (n * n + n) / 3),
+                "steps": Number.exact(n),
+                "max_step": Number.exact(max_step(n, exact_tau)),
+            },
         )
-        return [*explicit, cycle]
 
     def update(self, block: Block) -> up.Update:
         """`cycles` times: u ← u + τᵢ f(u) for the cycle's step sizes τᵢ."""

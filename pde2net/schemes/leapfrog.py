@@ -12,7 +12,7 @@ from __future__ import annotations
 import sympy
 
 from pde2net.analysis.forms import SymmetricLayer, symmetric
-from pde2net.analysis.functions import number, shown, slopes, usable_bound
+from pde2net.analysis.functions import number, slopes
 from pde2net.analysis.report import Check, NormCondition, Number
 from pde2net.ir import Block
 from pde2net.lang.args import ArgSpec
@@ -27,6 +27,7 @@ from pde2net.schemes.common import (
     reversibility,
     structure_unknown,
     theorem2_check,
+    unusable_slope,
 )
 from pde2net.schemes.conditions import von_neumann
 from pde2net.schemes.norms import normalised_step
@@ -81,18 +82,10 @@ class Leapfrog(Scheme):
     def _step(self, block: Block, form: SymmetricLayer, h: sympy.Expr) -> Check:
         if form.norm:
             return normalised_step(block, form, "leapfrog step", "h · √(L_σ) · ‖K‖₂ ≤ 2")
-        fn = form.function
-        s = slopes(fn, block.pde.params)
-        unusable = usable_bound(s, "L_σ = sup σ'")
-        if unusable:
-            return Check(
-                name="leapfrog step",
-                formula="h · √(L_σ) · ‖K‖₂ ≤ 2",
-                condition=f"L_σ = {shown(s.high, s.kind)}",
-                status="conditional" if s.depends_on and not s.uniform else "unverified",
-                reason=f"{unusable[0].upper()}{unusable[1:]}.",
-                notion=LIPSCHITZ,
-            )
+        s = slopes(form.function, block.pde.params)
+        refused = unusable_slope(s, "leapfrog step", "h · √(L_σ) · ‖K‖₂ ≤ 2")
+        if refused is not None:
+            return refused
         lip = s.high
         k = form.weight
         each = f"‖{k}_j‖₂" if block.copies > 1 else f"‖{k}‖₂"

@@ -77,24 +77,23 @@ class Multigrid(Scheme):
             smoother = jacobi_check(
                 block, system, tau, omega, tuple(range(levels - 1)), "multigrid smoother"
             )
-        elif form.stencil and _first_difference(block, form.weight) and 0 < omega <= 1:
+        else:
+            laplacian = form.stencil and _first_difference(block, form.weight) and 0 < omega <= 1
+            depends = "the learned K" if not form.stencil else "the frozen diffusivity"
             smoother = Check(
                 name="multigrid smoother",
                 formula="damped Jacobi converges iff 0 < ω < 2/λ_max(D⁻¹A)",
-                condition=f"ω = {num(omega)} ≤ 1; {shape}",
-                status="proven",
+                condition=f"ω = {num(omega)} ≤ 1; {shape}"
+                if laplacian
+                else f"ω = {num(omega)}; λ_max(D⁻¹A) depends on {depends}",
+                status="proven"
+                if laplacian
+                else ("conditional" if not form.stencil else "unverified"),
                 reason="A = I + τ D' G D with D a first difference and G ≥ 0: 2 diag(A) − A "
                 "is I + τ times a signless Laplacian, positive definite, so λ(D⁻¹A) ∈ (0, 2) "
-                "and every ω ∈ (0, 1] converges.",
-            )
-        else:
-            smoother = Check(
-                name="multigrid smoother",
-                formula="damped Jacobi converges iff 0 < ω < 2/λ_max(D⁻¹A)",
-                condition=f"ω = {num(omega)}; λ_max(D⁻¹A) depends on "
-                + ("the learned K" if not form.stencil else "the frozen diffusivity"),
-                status="conditional" if not form.stencil else "unverified",
-                reason="λ_max(D⁻¹A) is not known in advance for this operator, so the "
+                "and every ω ∈ (0, 1] converges."
+                if laplacian
+                else "λ_max(D⁻¹A) is not known in advance for this operator, so the "
                 "smoother's convergence (ω < 2/λ_max) is not decided.",
             )
         cycle = Check(

@@ -14,35 +14,23 @@ from dataclasses import dataclass, field
 import sympy
 
 
+def _operator(op: str, reflected: bool = False):
+    """The method behind one of Python's operators: a `Bin` in the written order."""
+
+    def method(self: Expr, other: Operand) -> Expr:
+        return Bin(op, lift(other), self) if reflected else Bin(op, self, lift(other))
+
+    return method
+
+
 class Expr:
     """A value in the update: builds `Bin` trees with Python's operators."""
 
-    def __add__(self, other: Operand) -> Expr:
-        return Bin("+", self, lift(other))
-
-    def __radd__(self, other: Operand) -> Expr:
-        return Bin("+", lift(other), self)
-
-    def __sub__(self, other: Operand) -> Expr:
-        return Bin("-", self, lift(other))
-
-    def __rsub__(self, other: Operand) -> Expr:
-        return Bin("-", lift(other), self)
-
-    def __mul__(self, other: Operand) -> Expr:
-        return Bin("*", self, lift(other))
-
-    def __rmul__(self, other: Operand) -> Expr:
-        return Bin("*", lift(other), self)
-
-    def __truediv__(self, other: Operand) -> Expr:
-        return Bin("/", self, lift(other))
-
-    def __pow__(self, other: Operand) -> Expr:
-        return Bin("**", self, lift(other))
-
-    def __le__(self, other: Operand) -> Expr:  # type: ignore[override]
-        return Bin("<=", self, lift(other))
+    __add__, __radd__ = _operator("+"), _operator("+", reflected=True)
+    __sub__, __rsub__ = _operator("-"), _operator("-", reflected=True)
+    __mul__, __rmul__ = _operator("*"), _operator("*", reflected=True)
+    __truediv__, __pow__ = _operator("/"), _operator("**")
+    __le__ = _operator("<=")  # type: ignore[assignment]
 
 
 Operand = Expr | int | float

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sympy
 
 from pde2net.analysis.forms import SymmetricLayer, states_used, symmetric
-from pde2net.analysis.functions import number, shown, slopes, usable_bound
+from pde2net.analysis.functions import number, slopes
 from pde2net.analysis.report import Check, NormCondition, Number
 from pde2net.ir import Block
 from pde2net.lang.errors import SpecError
@@ -20,6 +20,7 @@ from pde2net.schemes.common import (
     num,
     reversibility,
     structure_unknown,
+    unusable_slope,
 )
 from pde2net.schemes.conditions import von_neumann
 from pde2net.schemes.norms import normalised_step
@@ -96,16 +97,9 @@ class Verlet(Scheme):
                 return normalised_step(block, form, "Verlet step", "h · L_σ · ‖K₁‖₂ ‖K₂‖₂ ≤ 2")
         s1, s2 = slopes(first.function, block.pde.params), slopes(second.function, block.pde.params)
         for s in (s1, s2):
-            unusable = usable_bound(s, "L_σ = sup σ'")
-            if unusable:
-                return Check(
-                    name="Verlet step",
-                    formula="h · L_σ · ‖K₁‖₂ ‖K₂‖₂ ≤ 2",
-                    condition=f"L_σ = {shown(s.high, s.kind)}",
-                    status="conditional" if s.depends_on and not s.uniform else "unverified",
-                    reason=f"{unusable[0].upper()}{unusable[1:]}.",
-                    notion=LIPSCHITZ,
-                )
+            refused = unusable_slope(s, "Verlet step", "h · L_σ · ‖K₁‖₂ ‖K₂‖₂ ≤ 2")
+            if refused is not None:
+                return refused
         l1, l2 = s1.high, s2.high
         lip = sympy.sqrt(first.coefficient * l1 * second.coefficient * l2)
         k1, k2 = first.weight, second.weight
