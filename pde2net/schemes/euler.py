@@ -21,13 +21,13 @@ from pde2net.schemes.base import ENFORCE, SHARED, H, Scheme, step_index, steps_a
 from pde2net.schemes.common import (
     LIPSCHITZ,
     anti_dissipative,
+    learned_step,
     monotone_check,
     num,
     structure_unknown,
-    unusable_slope,
 )
 from pde2net.schemes.conditions import euclidean, euclidean_sum, von_neumann
-from pde2net.schemes.norms import normalised_step
+from pde2net.schemes.norms import step_slopes
 
 
 @register
@@ -73,12 +73,9 @@ class Euler(Scheme):
         return result
 
     def _step(self, block: Block, form: SymmetricLayer, h: sympy.Expr) -> Check:
-        if form.norm:
-            return normalised_step(block, form, "forward Euler step", "h · L_σ · ‖K‖₂² ≤ 2")
-        s = slopes(form.function, block.pde.params)
-        refused = unusable_slope(s, "forward Euler step", "h · L_σ · ‖K‖₂² ≤ 2")
-        if refused is not None:
-            return refused
+        s, settled = step_slopes(block, form, "forward Euler step", "h · L_σ · ‖K‖₂² ≤ 2")
+        if settled is not None or s is None:
+            return settled
         lip = s.high
         c = form.coefficient
         k = form.weight
@@ -104,30 +101,19 @@ class Euler(Scheme):
         plugged = (
             f"{num(h)} · {scale}{shown(lip, s.kind)} · {each}² ≤ 2, i.e. {each} ≤ {num(bound)}"
         )
-        requires = NormCondition.of((k,), "each", bound)
-        if block.scheme.args.get("enforce"):
-            return Check(
-                name="forward Euler step",
-                formula=formula,
-                condition=plugged,
-                status="enforced",
-                reason=f"The generated module rescales {k} so that ‖{k}‖₂ ≤ {num(bound)}, "
+        return learned_step(
+            block,
+            "forward Euler step",
+            formula,
+            plugged,
+            (
+                f"The generated module rescales {k} so that ‖{k}‖₂ ≤ {num(bound)}, "
                 f"estimated by power iteration on the convolution operator.{norm_note}",
-                notion=LIPSCHITZ,
-                margin=1.0,
-                values=values,
-                requires=requires,
-            )
-        return Check(
-            name="forward Euler step",
-            formula=formula,
-            condition=plugged,
-            status="conditional",
-            reason=f"{k} is learned, so the bound holds only if training keeps {each} ≤ "
-            f"{num(bound)}; ask for 'enforce = true' to guarantee it.{norm_note}",
-            notion=LIPSCHITZ,
-            values=values,
-            requires=requires,
+                f"{k} is learned, so the bound holds only if training keeps {each} ≤ "
+                f"{num(bound)}; ask for 'enforce = true' to guarantee it.{norm_note}",
+            ),
+            values,
+            NormCondition.of((k,), "each", bound),
         )
 
     def update(self, block: Block) -> up.Update:

@@ -218,19 +218,15 @@ def explicit_equivalent(block: Block, tau: float) -> Block:
     return dataclasses.replace(block, scheme=call)
 
 
+CYCLE = (CYCLE_STEPS, CYCLES, SHARED_CYCLE, ENFORCE, FREEZE)  # FED's and FSI's arguments
+
+
 @register
 class FED(Scheme):
     name = "fed"
     title = "fast explicit diffusion"
     order = 1
-    arguments = (
-        ArgSpec("tau_max", "positive", help="the largest stable explicit step"),
-        CYCLE_STEPS,
-        CYCLES,
-        SHARED_CYCLE,
-        ENFORCE,
-        FREEZE,
-    )
+    arguments = (ArgSpec("tau_max", "positive", help="the largest stable explicit step"), *CYCLE)
 
     def checks(self, block: Block) -> list[Check]:
         n, tau_max = block.steps, float(block.scheme.args["tau_max"])

@@ -16,9 +16,9 @@ from pde2net.ir import Block
 from pde2net.lang.args import ArgSpec
 from pde2net.schemes import register
 from pde2net.schemes import update as up
-from pde2net.schemes.base import CYCLE_STEPS, CYCLES, ENFORCE, SHARED_CYCLE, Scheme, value
+from pde2net.schemes.base import Scheme, value
 from pde2net.schemes.common import num
-from pde2net.schemes.fed import FREEZE, cycle_body, cycle_checks, cycle_time
+from pde2net.schemes.fed import CYCLE, cycle_body, cycle_checks, cycle_time
 
 
 def fsi_weights(n: int) -> list[float]:
@@ -32,11 +32,7 @@ class FSI(Scheme):
     order = 1
     arguments = (
         ArgSpec("tau", "positive", help="the explicit step, at most the explicit bound"),
-        CYCLE_STEPS,
-        CYCLES,
-        SHARED_CYCLE,
-        ENFORCE,
-        FREEZE,
+        *CYCLE,
     )
 
     def checks(self, block: Block) -> list[Check]:

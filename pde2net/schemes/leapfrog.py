@@ -23,14 +23,14 @@ from pde2net.schemes.base import ENFORCE, SHARED, H, Scheme, step_index, steps_a
 from pde2net.schemes.common import (
     LIPSCHITZ,
     anti_dissipative,
+    learned_step,
     num,
     reversibility,
     structure_unknown,
     theorem2_check,
-    unusable_slope,
 )
 from pde2net.schemes.conditions import von_neumann
-from pde2net.schemes.norms import normalised_step
+from pde2net.schemes.norms import step_slopes
 
 
 @register
@@ -80,12 +80,9 @@ class Leapfrog(Scheme):
         ]
 
     def _step(self, block: Block, form: SymmetricLayer, h: sympy.Expr) -> Check:
-        if form.norm:
-            return normalised_step(block, form, "leapfrog step", "h · √(L_σ) · ‖K‖₂ ≤ 2")
-        s = slopes(form.function, block.pde.params)
-        refused = unusable_slope(s, "leapfrog step", "h · √(L_σ) · ‖K‖₂ ≤ 2")
-        if refused is not None:
-            return refused
+        s, settled = step_slopes(block, form, "leapfrog step", "h · √(L_σ) · ‖K‖₂ ≤ 2")
+        if settled is not None or s is None:
+            return settled
         lip = s.high
         k = form.weight
         each = f"‖{k}_j‖₂" if block.copies > 1 else f"‖{k}‖₂"
@@ -108,22 +105,18 @@ class Leapfrog(Scheme):
             )
         root = num(sympy.sqrt(c * lip))
         plugged = f"{num(h)} · {root} · {each} ≤ 2, i.e. {each} ≤ {num(bound)}"
-        enforced = bool(block.scheme.args.get("enforce"))
-        return Check(
-            name="leapfrog step",
-            formula=formula,
-            condition=plugged,
-            status="enforced" if enforced else "conditional",
-            reason=(
-                f"The generated module rescales {k} so that ‖{k}‖₂ ≤ {num(bound)}."
-                if enforced
-                else f"{k} is learned: the linearised leapfrog step is stable while "
-                f"{each} ≤ {num(bound)} (h² ρ(K'K) L_σ ≤ 4)."
+        return learned_step(
+            block,
+            "leapfrog step",
+            formula,
+            plugged,
+            (
+                f"The generated module rescales {k} so that ‖{k}‖₂ ≤ {num(bound)}.",
+                f"{k} is learned: the linearised leapfrog step is stable while "
+                f"{each} ≤ {num(bound)} (h² ρ(K'K) L_σ ≤ 4).",
             ),
-            notion=LIPSCHITZ,
-            margin=1.0 if enforced else None,
-            values=values,
-            requires=NormCondition.of((k,), "each", bound),
+            values,
+            NormCondition.of((k,), "each", bound),
         )
 
     def update(self, block: Block) -> up.Update:

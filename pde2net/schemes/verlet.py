@@ -16,6 +16,7 @@ from pde2net.schemes import update as up
 from pde2net.schemes.base import ENFORCE, SHARED, H, Scheme, step_index, steps_arg, value
 from pde2net.schemes.common import (
     LIPSCHITZ,
+    learned_step,
     monotone_check,
     num,
     reversibility,
@@ -126,23 +127,19 @@ class Verlet(Scheme):
         product = 2 / (h * lip)
         each = sympy.sqrt(product)
         plugged = f"{num(h)} · {num(lip)} · {norms} ≤ 2, i.e. {norms} ≤ {num(product)}"
-        enforced = bool(block.scheme.args.get("enforce"))
-        return Check(
-            name="Verlet step",
-            formula=formula,
-            condition=plugged,
-            status="enforced" if enforced else "conditional",
-            reason=(
+        return learned_step(
+            block,
+            "Verlet step",
+            formula,
+            plugged,
+            (
                 f"The generated module rescales {k1} and {k2} so that each has "
-                f"‖·‖₂ ≤ {num(each)}, hence the product is at most {num(product)}."
-                if enforced
-                else f"{k1} and {k2} are learned: the linearised Verlet step is stable "
-                f"while {norms} ≤ {num(product)} (h² ρ(K₁'K₁ K₂'K₂) ≤ 4)."
+                f"‖·‖₂ ≤ {num(each)}, hence the product is at most {num(product)}.",
+                f"{k1} and {k2} are learned: the linearised Verlet step is stable "
+                f"while {norms} ≤ {num(product)} (h² ρ(K₁'K₁ K₂'K₂) ≤ 4).",
             ),
-            notion=LIPSCHITZ,
-            margin=1.0 if enforced else None,
-            values=values,
-            requires=NormCondition.of((k1, k2), "product", product),
+            values,
+            NormCondition.of((k1, k2), "product", product),
         )
 
     def update(self, block: Block) -> up.Update:
