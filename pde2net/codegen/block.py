@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import math
+import textwrap
 from dataclasses import dataclass, field
 
 import sympy
@@ -45,6 +46,8 @@ def _method(
     fname: str, params: list[tuple[str, str]], returns: str, body: list[ast.stmt], doc: str = ""
 ) -> ast.FunctionDef:
     args = [ast.arg("self")] + [ast.arg(n, expr(t) if t else None) for n, t in params]
+    if doc and len(doc) > 72:  # wrapped like a person writes it, closing quotes below
+        doc = textwrap.fill(doc, 80) + "\n"
     stmts = ([ast.Expr(ast.Constant(doc))] if doc else []) + body
     return ast.FunctionDef(
         fname,
@@ -202,7 +205,7 @@ class BlockWriter:
                 )
         for n, decl in pde.norms.items():
             c = ast.unparse(self.size(decl.channels))
-            eps, affine = repr(float(decl.eps)), decl.affine
+            eps, affine = ast.unparse(constant(float(decl.eps))), decl.affine
             if decl.kind == "tvnorm":
                 self.helpers.add("TVNorm")
                 make = f"TVNorm({c}, eps={eps}, affine={affine})"
@@ -218,8 +221,9 @@ class BlockWriter:
             self.helpers.add("stencil")
         buffers += [(self.buffer_attr[b], v, s) for b, (v, s) in self.update.buffers.items()]
         for attr, values, shape in buffers:
+            tensor = ast.unparse(constant(_nested(values)))
             out.append(
-                _stmt(f"self.register_buffer({attr!r}, torch.tensor({values!r}).view{shape!r})")
+                _stmt(f"self.register_buffer({attr!r}, torch.tensor({tensor}).view{shape!r})")
             )
         for p, decl in pde.params.items():
             if decl.positive:
@@ -425,9 +429,14 @@ def _walk_numbers(node: object):
             yield from _walk_numbers(sub.piece.body)
 
 
+def _nested(values: list | float) -> tuple | float:
+    """Nested lists of numbers as nested tuples, for `constant` (which checks each)."""
+    return tuple(_nested(v) for v in values) if isinstance(values, list) else values
+
+
 def _type(value: object) -> str:
     if isinstance(value, tuple):
-        return "tuple[float, ...]"
+        return "tuple[float, ...]" if all(isinstance(v, float) for v in value) else "tuple"
     return "int" if isinstance(value, int) else "float"
 
 

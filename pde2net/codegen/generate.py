@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import subprocess
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -249,13 +250,12 @@ class _Generator:
 def get_title(block: ir.Block) -> str:
     from pde2net.schemes import get
 
-    return f"{block.scheme.name} ({get(block.scheme.name).title})"
+    name, title = block.scheme.name, get(block.scheme.name).title
+    return name if title.lower() == name else f"{name} ({title})"
 
 
 def _stability(block: ir.Block, report: BlockReport) -> list[str]:
     """One block's verdict and the condition behind it, numbers plugged in."""
-    lines = [
-        f"- block{block.index}, {block.pde.signature} by {block.scheme.text}: "
-        f"{report.status}, {report.condition}"
-    ]
-    return lines
+    line = f"- block{block.index}, {block.pde.signature} by {block.scheme.text}: "
+    line += f"{report.status}: {report.condition}"
+    return textwrap.wrap(line, 84, subsequent_indent="  ", break_on_hyphens=False)

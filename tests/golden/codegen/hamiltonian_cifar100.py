@@ -41,15 +41,21 @@ class TVNorm(nn.Module):
 
 
 class Hamiltonian(nn.Module):
-    """pde hamiltonian(c) stepped by verlet (Verlet).
+    """pde hamiltonian(c) stepped by verlet.
 
     dt(y) = -K1' relu(N1(K1 z))
     dt(z) = K2' relu(N2(K2 y))
 
     Stability, from the analysis report:
-    - block1, hamiltonian(c = 32) by verlet(h = 1, steps = 3): unverified, N1 = tvnorm(ε = 0.001): L_N = max|w| / √ε = 31.6228 at initialisation; no step condition covers σ(N(·))
-    - block2, hamiltonian(c = 64) by verlet(h = 1, steps = 3): unverified, N1 = tvnorm(ε = 0.001): L_N = max|w| / √ε = 31.6228 at initialisation; no step condition covers σ(N(·))
-    - block3, hamiltonian(c = 128) by verlet(h = 1, steps = 3): unverified, N1 = tvnorm(ε = 0.001): L_N = max|w| / √ε = 31.6228 at initialisation; no step condition covers σ(N(·))
+    - block1, hamiltonian(c = 32) by verlet(h = 1, steps = 3): unverified: N1 = tvnorm(ε
+      = 0.001): L_N = max|w| / √ε = 31.6228 at initialisation; no step condition covers
+      σ(N(·))
+    - block2, hamiltonian(c = 64) by verlet(h = 1, steps = 3): unverified: N1 = tvnorm(ε
+      = 0.001): L_N = max|w| / √ε = 31.6228 at initialisation; no step condition covers
+      σ(N(·))
+    - block3, hamiltonian(c = 128) by verlet(h = 1, steps = 3): unverified: N1 =
+      tvnorm(ε = 0.001): L_N = max|w| / √ε = 31.6228 at initialisation; no step
+      condition covers σ(N(·))
     """
 
     def __init__(self, c: int, h: int, steps: int) -> None:

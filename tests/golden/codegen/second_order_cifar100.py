@@ -41,14 +41,20 @@ class TVNorm(nn.Module):
 
 
 class SecondOrder(nn.Module):
-    """pde second_order(c) stepped by leapfrog (leapfrog).
+    """pde second_order(c) stepped by leapfrog.
 
     dtt(u) = -K' relu(N(K u))
 
     Stability, from the analysis report:
-    - block1, second_order(c = 32) by leapfrog(h = 1, steps = 3): unverified, N = tvnorm(ε = 0.001): L_N = max|w| / √ε = 31.6228 at initialisation; no step condition covers σ(N(·))
-    - block2, second_order(c = 64) by leapfrog(h = 1, steps = 3): unverified, N = tvnorm(ε = 0.001): L_N = max|w| / √ε = 31.6228 at initialisation; no step condition covers σ(N(·))
-    - block3, second_order(c = 128) by leapfrog(h = 1, steps = 3): unverified, N = tvnorm(ε = 0.001): L_N = max|w| / √ε = 31.6228 at initialisation; no step condition covers σ(N(·))
+    - block1, second_order(c = 32) by leapfrog(h = 1, steps = 3): unverified: N =
+      tvnorm(ε = 0.001): L_N = max|w| / √ε = 31.6228 at initialisation; no step
+      condition covers σ(N(·))
+    - block2, second_order(c = 64) by leapfrog(h = 1, steps = 3): unverified: N =
+      tvnorm(ε = 0.001): L_N = max|w| / √ε = 31.6228 at initialisation; no step
+      condition covers σ(N(·))
+    - block3, second_order(c = 128) by leapfrog(h = 1, steps = 3): unverified: N =
+      tvnorm(ε = 0.001): L_N = max|w| / √ε = 31.6228 at initialisation; no step
+      condition covers σ(N(·))
     """
 
     def __init__(self, c: int, h: int, steps: int) -> None:
@@ -71,7 +77,9 @@ class SecondOrder(nn.Module):
     def step(
         self, state: tuple[torch.Tensor, torch.Tensor], j: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One leapfrog step: (u_k, u_k-1) -> (u_k+1, u_k); from rest, u_prev = u: the step before the first is the input."""
+        """One leapfrog step: (u_k, u_k-1) -> (u_k+1, u_k); from rest, u_prev = u: the step
+        before the first is the input.
+        """
         u, u_prev = state
         u, u_prev = (2 * u - u_prev + self.h * self.h * self.f(u, j), u)
         return (u, u_prev)
