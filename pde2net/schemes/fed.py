@@ -281,19 +281,19 @@ class FED(Scheme):
         taus = tuple(
             round(t, 12) for t in fed_steps(block.steps, float(block.scheme.args["tau_max"]))
         )
-        inner = cycle_body(block, lambda u, rhs: (up.Assign((u,), (u + tau * rhs,)),))
+        inner = CycleLoop(block, lambda u, rhs: (up.Assign((u,), (u + tau * rhs,)),))
         return up.Update(
             numbers={
                 "taus": taus,
                 "cycles": int(block.scheme.args["cycles"]),
                 "steps": block.steps,
             },
-            body=(inner(up.Number("taus"), tau),),
+            body=(inner.loop(up.Number("taus"), tau),),
             pieces=inner.pieces,
         )
 
 
-class cycle_body:
+class CycleLoop:
     """The loop of a FED-like scheme: `cycles` times, over the cycle's coefficients
     (`over`, one per step), `step(u, f)` with f the right-hand side, or, with the
     diffusivity frozen per cycle, the operator at the g computed at the cycle's start."""
@@ -303,7 +303,7 @@ class cycle_body:
         self.frozen = FrozenPieces(block) if freezes(block) else None
         self.pieces = self.frozen.used(jacobi=False) if self.frozen else ()
 
-    def __call__(self, over: up.Expr, var: up.Local) -> up.Loop:
+    def loop(self, over: up.Expr, var: up.Local) -> up.Loop:
         (name,) = self.block.pde.states
         u, j = up.State(name), up.Local("j")
         if self.frozen is not None:

@@ -18,7 +18,7 @@ from pde2net.schemes import register
 from pde2net.schemes import update as up
 from pde2net.schemes.base import Scheme, value
 from pde2net.schemes.common import num
-from pde2net.schemes.fed import CYCLE, cycle_body, cycle_checks, cycle_time
+from pde2net.schemes.fed import CYCLE, CycleLoop, cycle_checks, cycle_time
 
 
 def fsi_weights(n: int) -> list[float]:
@@ -92,7 +92,7 @@ class FSI(Scheme):
                 up.Assign((u, prev), (alpha * explicit + (1 - alpha) * prev, u)),
             )
 
-        inner = cycle_body(block, step, lambda u: (up.Assign((prev,), (u,)),))
+        inner = CycleLoop(block, step, lambda u: (up.Assign((prev,), (u,)),))
         return up.Update(
             numbers={
                 "tau": value(block.scheme.number("tau")),
@@ -100,6 +100,6 @@ class FSI(Scheme):
                 "cycles": int(block.scheme.args["cycles"]),
                 "steps": block.steps,
             },
-            body=(inner(up.Number("alphas"), alpha),),
+            body=(inner.loop(up.Number("alphas"), alpha),),
             pieces=inner.pieces,
         )
