@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pde2net import __version__, ir
-from pde2net.analysis.report import BlockReport, Report
+from pde2net.analysis.report import Report
 from pde2net.codegen import runtime
 from pde2net.codegen.block import BlockCode, BlockWriter
 from pde2net.codegen.names import IMPORTS, PYTHON, Namer, class_name, defined_names
@@ -153,8 +153,7 @@ class _Generator:
             "",
             "Stability, from the analysis report:",
         ]
-        for block in blocks:
-            doc += _stability(block, self.report.block(block.index))
+        doc += _stability(blocks, self.report)
         node = ast.ClassDef(
             cls,
             [ast.Attribute(ast.Name("nn", ast.Load()), "Module", ast.Load())],
@@ -254,8 +253,21 @@ def get_title(block: ir.Block) -> str:
     return name if title.lower() == name else f"{name} ({title})"
 
 
-def _stability(block: ir.Block, report: BlockReport) -> list[str]:
-    """One block's verdict and the condition behind it, numbers plugged in."""
-    line = f"- block{block.index}, {block.pde.signature} by {block.scheme.text}: "
-    line += f"{report.status}: {report.condition}"
-    return textwrap.wrap(line, 84, subsequent_indent="  ", break_on_hyphens=False)
+def _stability(blocks: list[ir.Block], report: Report) -> list[str]:
+    """Each block's verdict and the condition behind it, numbers plugged in; blocks with
+    the same scheme call, status and condition share a line."""
+    groups: dict[tuple[str, str, str], list[ir.Block]] = {}
+    for block in blocks:
+        verdict = report.block(block.index)
+        key = (block.scheme.text, verdict.status, verdict.condition)
+        groups.setdefault(key, []).append(block)
+    lines = []
+    for (scheme, status, condition), members in groups.items():
+        names = ", ".join(
+            f"block{b.index}"
+            + (f" ({', '.join(f'{k} = {v}' for k, v in b.pde.args.items())})" if b.pde.args else "")
+            for b in members
+        )
+        text = f"- {names}, by {scheme}: {status}: {condition}"
+        lines += textwrap.wrap(text, 84, subsequent_indent="  ", break_on_hyphens=False)
+    return lines

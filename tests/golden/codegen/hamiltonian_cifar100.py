@@ -47,15 +47,9 @@ class Hamiltonian(nn.Module):
     dt(z) = K2' relu(N2(K2 y))
 
     Stability, from the analysis report:
-    - block1, hamiltonian(c = 32) by verlet(h = 1, steps = 3): unverified: N1 = tvnorm(ε
-      = 0.001): L_N = max|w| / √ε = 31.6228 at initialisation; no step condition covers
-      σ(N(·))
-    - block2, hamiltonian(c = 64) by verlet(h = 1, steps = 3): unverified: N1 = tvnorm(ε
-      = 0.001): L_N = max|w| / √ε = 31.6228 at initialisation; no step condition covers
-      σ(N(·))
-    - block3, hamiltonian(c = 128) by verlet(h = 1, steps = 3): unverified: N1 =
-      tvnorm(ε = 0.001): L_N = max|w| / √ε = 31.6228 at initialisation; no step
-      condition covers σ(N(·))
+    - block1 (c = 32), block2 (c = 64), block3 (c = 128), by verlet(h = 1, steps = 3):
+      unverified: N1 = tvnorm(ε = 0.001): L_N = max|w| / √ε = 31.6228 at initialisation;
+      no step condition covers σ(N(·))
     """
 
     def __init__(self, c: int, h: int, steps: int) -> None:

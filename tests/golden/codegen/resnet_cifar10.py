@@ -46,12 +46,8 @@ class Resnet(nn.Module):
     dt(u) = K2 relu(N(K1 u))
 
     Stability, from the analysis report:
-    - block1, resnet(c = 32) by euler(h = 1, steps = 3): unverified: dt(u) = K2
-      relu(N(K1 u)) is not of that form
-    - block2, resnet(c = 64) by euler(h = 1, steps = 3): unverified: dt(u) = K2
-      relu(N(K1 u)) is not of that form
-    - block3, resnet(c = 112) by euler(h = 1, steps = 3): unverified: dt(u) = K2
-      relu(N(K1 u)) is not of that form
+    - block1 (c = 32), block2 (c = 64), block3 (c = 112), by euler(h = 1, steps = 3):
+      unverified: dt(u) = K2 relu(N(K1 u)) is not of that form
     """
 
     def __init__(self, c: int, h: int, steps: int) -> None:

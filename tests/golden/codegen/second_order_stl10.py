@@ -46,18 +46,9 @@ class SecondOrder(nn.Module):
     dtt(u) = -K' relu(N(K u))
 
     Stability, from the analysis report:
-    - block1, second_order(c = 16) by leapfrog(h = 1, steps = 3): unverified: N =
-      tvnorm(ε = 0.001): L_N = max|w| / √ε = 31.6228 at initialisation; no step
-      condition covers σ(N(·))
-    - block2, second_order(c = 32) by leapfrog(h = 1, steps = 3): unverified: N =
-      tvnorm(ε = 0.001): L_N = max|w| / √ε = 31.6228 at initialisation; no step
-      condition covers σ(N(·))
-    - block3, second_order(c = 64) by leapfrog(h = 1, steps = 3): unverified: N =
-      tvnorm(ε = 0.001): L_N = max|w| / √ε = 31.6228 at initialisation; no step
-      condition covers σ(N(·))
-    - block4, second_order(c = 128) by leapfrog(h = 1, steps = 3): unverified: N =
-      tvnorm(ε = 0.001): L_N = max|w| / √ε = 31.6228 at initialisation; no step
-      condition covers σ(N(·))
+    - block1 (c = 16), block2 (c = 32), block3 (c = 64), block4 (c = 128), by leapfrog(h
+      = 1, steps = 3): unverified: N = tvnorm(ε = 0.001): L_N = max|w| / √ε = 31.6228 at
+      initialisation; no step condition covers σ(N(·))
     """
 
     def __init__(self, c: int, h: int, steps: int) -> None:
