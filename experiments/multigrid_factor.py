@@ -68,10 +68,10 @@ def compiled_factor(block, b: torch.Tensor) -> tuple[float, list[float]]:
     with torch.no_grad():
         g = block.diffusivity(b, 0)
         v = torch.zeros_like(b)
-        res = [float((b - block.matvec(v, g, 0)).norm())]
+        res = [float((b - v + block.level_operator(v, g, 0)).norm())]
         for _ in range(CYCLES):
             v = block.vcycle(v, b, g)
-            res.append(float((b - block.matvec(v, g, 0)).norm()))
+            res.append(float((b - v + block.level_operator(v, g, 0)).norm()))
     return _rate(res), res
 
 
@@ -84,7 +84,7 @@ def operator_matrix(block, b: torch.Tensor) -> sp.csr_matrix:
         cols = []
         eye = torch.eye(n * n, dtype=torch.float64).view(n * n, 1, n, n)
         for chunk in eye.split(512):
-            cols.append(block.matvec(chunk, g.expand(len(chunk), *g.shape[1:]), 0))
+            cols.append(chunk - block.level_operator(chunk, g.expand(len(chunk), *g.shape[1:]), 0))
         a = torch.cat(cols).view(n * n, n * n).T.numpy()
     return sp.csr_matrix(np.where(np.abs(a) > 1e-300, a, 0.0))
 

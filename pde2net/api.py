@@ -10,7 +10,7 @@ import hashlib
 import sys
 import types
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +84,8 @@ class Compiled:
     module: torch.nn.Module
     weights: dict[int, dict[str, str]]  # block index -> weight -> module attribute
     reversible: bool = False
+    # block index -> weight -> attribute of the NormBound modules enforcing its bound
+    bounds: dict[int, dict[str, str]] = field(default_factory=dict)
 
     @property
     def report(self) -> dict[str, Any]:
@@ -128,7 +130,13 @@ def compile_checked(checked: Checked, reversible: bool = False) -> Compiled:
 
     add_measurements(checked.analysis, checked.network, module)
     return Compiled(
-        checked, generated.source, generated.class_name, module, generated.weights, reversible
+        checked,
+        generated.source,
+        generated.class_name,
+        module,
+        generated.weights,
+        reversible,
+        generated.bounds,
     )
 
 

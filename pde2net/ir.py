@@ -81,6 +81,15 @@ class StencilT(Stencil):
     """S' u: the exact adjoint of the stencil, boundary included."""
 
 
+class SquaredT(_Application):
+    """(K∘K)' g: the adjoint of the convolution with K's entries squared, the diagonal of
+    K' diag(g) K (a Jacobi smoother's divisor)."""
+
+
+class StencilSquaredT(Stencil):
+    """(S∘S)' g: the same for a fixed stencil."""
+
+
 class SumSq(sympy.Function):
     """|v|²: the sum of squares over the channels of a field, one channel per pixel (so
     |grad u|² = u_x² + u_y²); `|v|` is its square root. A vector flux g(|grad u|²) grad u
@@ -183,6 +192,11 @@ class Param:
     learn: bool
     positive: bool
     loc: Loc
+
+
+def derivative(order: int) -> str:
+    """How a spec writes the time derivative of this order: dt or dtt."""
+    return "dtt" if order == 2 else "dt"
 
 
 @dataclass

@@ -18,7 +18,7 @@ def analyze(network: ir.Network) -> Report:
                 pde=block.pde.signature,
                 scheme=block.scheme.text,
                 equations=[
-                    f"{'dtt' if eq.order == 2 else 'dt'}({eq.state}) = {eq.text}"
+                    f"{ir.derivative(eq.order)}({eq.state}) = {eq.text}"
                     for eq in block.pde.equations
                 ],
                 parameters=block.parameters,

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-import math
+import ast
 import subprocess
-from dataclasses import dataclass
+import textwrap
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import sympy
 
 from pde2net import __version__, ir
 from pde2net.analysis.report import Report
 from pde2net.codegen import runtime
-from pde2net.codegen.names import class_name, function_name, python_name
-from pde2net.codegen.printer import TorchPrinter, number
-from pde2net.export.norms import enforcement_grid
-from pde2net.schemes import get
-from pde2net.schemes.base import Frame
+from pde2net.codegen.block import BlockCode, BlockWriter
+from pde2net.codegen.names import IMPORTS, PYTHON, Namer, class_name, defined_names
+from pde2net.codegen.printer import TorchPrinter
 
 INDENT = "    "
+# Runtime helpers by group, in the order the module lists them.
+HELPERS = {
+    "conv_weight": runtime.CONV_WEIGHT,
+    "TVNorm": runtime.TVNORM,
+    "NormBound": runtime.NORM_BOUND,
+    "stencil": runtime.STENCIL,
+    "multigrid": runtime.MULTIGRID,
+    "solvers": runtime.SOLVERS,
+    "reversible": runtime.REVERSIBLE,
+}
 
 
 @dataclass(frozen=True)
@@ -27,18 +34,21 @@ class Generated:
     class_name: str
     # block index -> spec weight name -> attribute holding its per-step Parameters
     weights: dict[int, dict[str, str]]
+    # block index -> spec weight name -> attribute holding its NormBound modules
+    bounds: dict[int, dict[str, str]] = field(default_factory=dict)
 
 
 def generate(network: ir.Network, report: Report, reversible: bool = False) -> Generated:
     """The module's source, formatted by ruff; the same IR always gives the same bytes.
 
-    The analysis `report` says which norm bounds enforcement keeps (its typed
-    conditions; nothing here re-derives them). With `reversible`, leapfrog and Verlet blocks train through a backward pass that
-    reconstructs their states instead of storing them.
+    The analysis `report` says which norm bounds enforcement keeps and what each block's
+    docstring states about its stability (nothing here re-derives them). With
+    `reversible`, reversible schemes train through a backward pass that reconstructs
+    their states instead of storing them.
     """
     gen = _Generator(network, report, reversible)
     source = format_source(gen.source())
-    return Generated(source, gen.network_class, gen.weight_attributes)
+    return Generated(source, gen.network_class, gen.weights, gen.bounds)
 
 
 def format_source(source: str) -> str:
@@ -70,18 +80,46 @@ class _Generator:
     def __init__(self, network: ir.Network, report: Report, reversible: bool = False) -> None:
         self.network = network
         self.report = report
-        self.reversible = reversible
-        self.network_class = class_name(network.name)
+        helper_names = set().union(*(defined_names(code) for code in HELPERS.values()))
+        self.globals = Namer(PYTHON | IMPORTS | helper_names)
         self.helpers: set[str] = set()
-        self.block_classes: dict[tuple[str, str], str] = {}
-        self.class_sources: list[str] = []
+        self.weights: dict[int, dict[str, str]] = {}
+        self.bounds: dict[int, dict[str, str]] = {}
+        # each block's class, shared by blocks whose classes come out the same
+        self.codes: dict[int, BlockCode] = {}
+        self.classes: dict[str, tuple[BlockCode, list[ir.Block]]] = {}
+        for block in network.blocks:
+            code = BlockWriter(block, report.block(block.index), self.globals, reversible).write()
+            self.codes[block.index] = code
+            self.classes.setdefault(code.key, (code, []))[1].append(block)
+            self.helpers |= code.helpers
+            self.weights[block.index] = code.weights
+            self.bounds[block.index] = code.bounds
+        module = self.globals.child()
+        self.network_class = module.name(class_name(network.name))
+        self.class_names: dict[str, str] = {}
+        for key, (_, blocks) in self.classes.items():
+            pde = blocks[0].pde.name
+            same_pde = [k for k, (_, b) in self.classes.items() if b[0].pde.name == pde]
+            wish = class_name(pde)
+            if len(same_pde) > 1:
+                wish += class_name(blocks[0].scheme.name)
+            self.class_names[key] = module.name(wish)
         self.functions: dict[str, str] = {}  # network-level activation -> python function
-        self.weight_attributes: dict[int, dict[str, str]] = {}
-        self.writers: dict[str, _BlockWriter] = {}
+        self.function_names: dict[str, str] = {}
+        for layer in network.layers:
+            if isinstance(layer, ir.ActivationLayer) and layer.function.torch is None:
+                fn = layer.function
+                if fn.name not in self.function_names:
+                    self.function_names[fn.name] = module.name(fn.name)
+        self.module = module
 
     # -- the whole file ------------------------------------------------------------------
     def source(self) -> str:
         net = self.network
+        for layer in net.layers:
+            if isinstance(layer, ir.ActivationLayer) and layer.function.torch is None:
+                self._network_function(layer.function)
         network_code = self._network_class()
         parts = [
             f'"""{_docstring(net.name)}: generated by pde2net {__version__} from '
@@ -93,22 +131,37 @@ class _Generator:
             "import math\n\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn",
             f"INPUT_SHAPE = {tuple(net.input.shape)!r}",
         ]
-        if "conv_weight" in self.helpers:
-            parts.append(runtime.CONV_WEIGHT)
-        if "TVNorm" in self.helpers:
-            parts.append(runtime.TVNORM)
-        if "NormBound" in self.helpers:
-            parts.append(runtime.NORM_BOUND)
-        if "stencil" in self.helpers:
-            parts.append(runtime.STENCIL)
-        if "multigrid" in self.helpers:
-            parts.append(runtime.MULTIGRID)
-        if "reversible" in self.helpers:
-            parts.append(runtime.REVERSIBLE)
+        parts += [code for group, code in HELPERS.items() if group in self.helpers]
         parts.extend(self.functions.values())
-        parts.extend(self.class_sources)
+        for key, (code, blocks) in self.classes.items():
+            parts.append(self._block_class(self.class_names[key], code, blocks))
         parts.append(network_code)
         return "\n\n\n".join(p.strip("\n") for p in parts) + "\n"
+
+    def _block_class(self, cls: str, code: BlockCode, blocks: list[ir.Block]) -> str:
+        """The class statement: its docstring states the equations, the scheme and each
+        block's stability condition with its status, from the analysis report."""
+        first = blocks[0]
+        pde = first.pde
+        args = ", ".join(pde.args)
+        doc = [
+            f"pde {pde.name}({args}) stepped by {get_title(first)}."
+            if args
+            else f"pde {pde.name} stepped by {get_title(first)}.",
+            "",
+            *[f"{ir.derivative(eq.order)}({eq.state}) = {eq.text}" for eq in pde.equations],
+            "",
+            "Stability, from the analysis report:",
+        ]
+        doc += _stability(blocks, self.report)
+        node = ast.ClassDef(
+            cls,
+            [ast.Attribute(ast.Name("nn", ast.Load()), "Module", ast.Load())],
+            [],
+            [ast.Expr(ast.Constant("\n".join(doc) + "\n")), *code.methods],
+            [],
+        )
+        return ast.unparse(ast.fix_missing_locations(node))
 
     # -- the network ------------------------------------------------------------------------
     def _network_class(self) -> str:
@@ -116,12 +169,13 @@ class _Generator:
         init: list[str] = []
         forward: list[str] = []
         counters: dict[str, int] = {}
+        x = self.module.child().name("x")
 
         def attr(kind: str) -> str:
             counters[kind] = counters.get(kind, 0) + 1
             return f"{kind}{counters[kind]}"
 
-        printer = TorchPrinter({}, methods=self.functions_map())
+        printer = TorchPrinter({}, methods=self.function_names)
         for layer in net.layers:
             if isinstance(layer, ir.ConvLayer):
                 name = attr("conv")
@@ -132,39 +186,37 @@ class _Generator:
                     f"self.{name} = nn.Conv{d}d({layer.c_in}, {layer.c_out}, {kernel}, "
                     f"padding={_padding(layer.kernel)}{stride}, bias={layer.bias})"
                 )
-                forward.append(f"x = self.{name}(x)")
+                forward.append(f"{x} = self.{name}({x})")
             elif isinstance(layer, ir.BatchNormLayer):
                 name = attr("bn")
                 init.append(f"self.{name} = nn.BatchNorm{max(layer.dims, 1)}d({layer.channels})")
-                forward.append(f"x = self.{name}(x)")
+                forward.append(f"{x} = self.{name}({x})")
             elif isinstance(layer, ir.ActivationLayer):
-                fn = layer.function
-                if fn.torch is None:
-                    self._network_function(fn)
-                    printer.methods = self.functions_map()
-                forward.append(f"x = {printer.activation(fn, 'x')}")
+                forward.append(f"{x} = {printer.activation(layer.function, x)}")
             elif isinstance(layer, ir.PoolLayer):
-                forward.append(f"x = F.{layer.kind}_pool{layer.dims}d(x, {layer.size})")
+                forward.append(f"{x} = F.{layer.kind}_pool{layer.dims}d({x}, {layer.size})")
             elif isinstance(layer, ir.GlobalPoolLayer):
                 dims = tuple(range(2, 2 + layer.dims))
                 op = "torch.mean" if layer.kind == "avg" else "torch.amax"
-                forward.append(f"x = {op}(x, dim={dims!r})")
+                forward.append(f"{x} = {op}({x}, dim={dims!r})")
             elif isinstance(layer, ir.FlattenLayer):
-                forward.append("x = torch.flatten(x, 1)")
+                forward.append(f"{x} = torch.flatten({x}, 1)")
             elif isinstance(layer, ir.LinearLayer):
                 name = attr("linear")
                 init.append(
                     f"self.{name} = nn.Linear({layer.c_in}, {layer.c_out}, bias={layer.bias})"
                 )
-                forward.append(f"x = self.{name}(x)")
+                forward.append(f"{x} = self.{name}({x})")
             elif isinstance(layer, ir.IdentityLayer):
                 continue
             elif isinstance(layer, ir.Block):
-                cls = self._block_class(layer)
+                code = self.codes[layer.index]
+                cls = self.class_names[code.key]
+                call = ", ".join(f"{k}={ast.unparse(v)}" for k, v in code.arguments.items())
                 name = f"block{layer.index}"
-                init.append(f"self.{name} = {cls}()")
+                init.append(f"self.{name} = {cls}({call})")
                 forward.append(f"# {layer.pde.signature} by {layer.scheme.text}")
-                forward.append(f"x = self.{name}(x)")
+                forward.append(f"{x} = self.{name}({x})")
         shape = ", ".join(map(str, net.input.shape))
         lines = [
             f"class {self.network_class}(nn.Module):",
@@ -175,20 +227,17 @@ class _Generator:
             f"{INDENT * 2}super().__init__()",
             *[INDENT * 2 + line for line in init],
             "",
-            f"{INDENT}def forward(self, x: torch.Tensor) -> torch.Tensor:",
+            f"{INDENT}def forward(self, {x}: torch.Tensor) -> torch.Tensor:",
             *[INDENT * 2 + line for line in forward],
-            f"{INDENT * 2}return x",
+            f"{INDENT * 2}return {x}",
         ]
         return "\n".join(lines)
-
-    def functions_map(self) -> dict[str, str]:
-        return {name: function_name(name) for name in self.functions}
 
     def _network_function(self, fn: ir.Function) -> None:
         if fn.name in self.functions:
             return
-        pyname = function_name(fn.name)
-        var = python_name(fn.var.name)
+        pyname = self.function_names[fn.name]
+        var = self.module.child().name(fn.var.name)
         body = TorchPrinter({fn.var.name: var}).doprint(fn.expr)
         self.functions[fn.name] = (
             f"def {pyname}({var}: torch.Tensor) -> torch.Tensor:\n"
@@ -196,250 +245,29 @@ class _Generator:
             f"{INDENT}return {body}"
         )
 
-    # -- pde blocks -----------------------------------------------------------------------------
-    def _block_class(self, block: ir.Block) -> str:
-        key = (block.pde.signature, block.scheme.text)
-        if key in self.block_classes:
-            cls = self.block_classes[key]
-            self.weight_attributes[block.index] = self.writers[cls].weights
-            return cls
-        base = class_name(block.pde.name) + "".join(
-            str(number(sympy.sympify(v))).replace(".", "p").replace("-", "m")
-            for v in block.pde.args.values()
+
+def get_title(block: ir.Block) -> str:
+    from pde2net.schemes import get
+
+    name, title = block.scheme.name, get(block.scheme.name).title
+    return name if title.lower() == name else f"{name} ({title})"
+
+
+def _stability(blocks: list[ir.Block], report: Report) -> list[str]:
+    """Each block's verdict and the condition behind it, numbers plugged in; blocks with
+    the same scheme call, status and condition share a line."""
+    groups: dict[tuple[str, str, str], list[ir.Block]] = {}
+    for block in blocks:
+        verdict = report.block(block.index)
+        key = (block.scheme.text, verdict.status, verdict.condition)
+        groups.setdefault(key, []).append(block)
+    lines = []
+    for (scheme, status, condition), members in groups.items():
+        names = ", ".join(
+            f"block{b.index}"
+            + (f" ({', '.join(f'{k} = {v}' for k, v in b.pde.args.items())})" if b.pde.args else "")
+            for b in members
         )
-        cls, n = base, 1
-        while cls in self.block_classes.values() or cls == self.network_class:
-            n += 1
-            cls = f"{base}_{n}"
-        self.block_classes[key] = cls
-        writer = _BlockWriter(self, block, cls)
-        self.writers[cls] = writer
-        self.weight_attributes[block.index] = writer.weights
-        self.class_sources.append(writer.source())
-        return cls
-
-
-class _BlockWriter:
-    """One generated nn.Module for a pde stepped by its scheme."""
-
-    def __init__(self, gen: _Generator, block: ir.Block, cls: str) -> None:
-        self.gen = gen
-        self.block = block
-        self.cls = cls
-        self.scheme = get(block.scheme.name)
-        pde = block.pde
-        taken: set[str] = set()
-        self.states = {s: python_name(s, taken) for s in pde.states}
-        self.weights = {w: python_name(w, taken) for w in pde.weights}
-        self.norms = {n: python_name(n, taken) for n in pde.norms}
-        self.stencils = {n: python_name(n, taken) for n in pde.stencils}
-        self.params = {p: python_name(p, taken) for p in pde.params}
-        self.methods = {
-            f: python_name(f, taken) for f, fn in pde.functions.items() if not fn.builtin
-        }
-        multiple = len(pde.equations) > 1
-        self.rhs = {
-            eq.state: python_name(f"f_{eq.state}" if multiple else "f", taken)
-            for eq in pde.equations
-        }
-        self.bounds = gen.report.block(block.index).enforced_bounds()
-
-    def source(self) -> str:
-        block, pde = self.block, self.block.pde
-        doc = [
-            f"pde {pde.signature}, stepped by {block.scheme.text}.",
-            "",
-            *[
-                f"{'dtt' if eq.order == 2 else 'dt'}({eq.state}) = {eq.text}"
-                for eq in pde.equations
-            ],
-        ]
-        lines = [f"class {self.cls}(nn.Module):", f'{INDENT}"""{_docstring(doc[0])}']
-        lines += [(INDENT + _docstring(d)) if d else "" for d in doc[1:]]
-        lines += [
-            f'{INDENT}"""',
-            "",
-            f"{INDENT}def __init__(self) -> None:",
-            f"{INDENT * 2}super().__init__()",
-        ]
-        lines += [INDENT * 2 + line for line in self._init()]
-        for part in (
-            self._properties(),
-            self._function_methods(),
-            self._rhs_methods(),
-            self._forward(),
-        ):
-            for method in part:
-                lines += [""] + [INDENT + line if line else "" for line in method]
-        return "\n".join(lines)
-
-    def _init(self) -> list[str]:
-        block, pde = self.block, self.block.pde
-        copies = block.copies
-        loop = f" for _ in range({copies})"
-        out = []
-        for name, w in pde.weights.items():
-            attr = self.weights[name]
-            self.gen.helpers.add("conv_weight")
-            shape = ", ".join(map(str, (w.c_out, w.c_in, *w.kernel)))
-            out.append(f"self.{attr} = nn.ParameterList(conv_weight({shape}){loop})")
-            if w.bias:
-                out.append(
-                    f"self.{attr}_bias = nn.ParameterList("
-                    f"nn.Parameter(torch.zeros({w.c_out})){loop})"
-                )
-            if name in self.bounds:
-                self.gen.helpers.add("NormBound")
-                full = (w.c_out, w.c_in, *w.kernel)
-                grid = enforcement_grid(tuple(w.kernel))
-                out.append(
-                    f"self.{attr}_bound = nn.ModuleList(NormBound({self.bounds[name]!r}, "
-                    f"{full!r}, {grid}){loop})"
-                )
-        for name, n in pde.norms.items():
-            attr = self.norms[name]
-            if n.kind == "tvnorm":
-                self.gen.helpers.add("TVNorm")
-                make = f"TVNorm({n.channels}, eps={n.eps!r}, affine={n.affine})"
-            elif n.kind == "batchnorm":
-                make = (
-                    f"nn.BatchNorm{pde.dims or 2}d({n.channels}, eps={n.eps!r}, affine={n.affine})"
-                )
-            else:
-                make = f"nn.InstanceNorm{pde.dims or 2}d({n.channels}, eps={n.eps!r}, affine={n.affine})"
-            out.append(f"self.{attr} = nn.ModuleList({make}{loop})")
-        for name, decl in pde.stencils.items():
-            self.gen.helpers.add("stencil")
-            kernels = decl.numeric()
-            shape = (decl.components, 1, *decl.shape)
-            out.append(
-                f"self.register_buffer({self.stencils[name]!r}, "
-                f"torch.tensor({kernels!r}).view{shape!r})"
-            )
-        out.extend(self.scheme.init_lines(block))
-        self.gen.helpers.update(self.scheme.helpers)
-        for name, p in pde.params.items():
-            attr = self.params[name]
-            if p.positive:
-                raw = math.log(math.expm1(p.value)) if p.value < 20 else p.value
-                out.append(f"self.{attr}_raw = nn.Parameter(torch.tensor({raw!r}))")
-            else:
-                out.append(f"self.{attr} = nn.Parameter(torch.tensor({p.value!r}))")
-        return out
-
-    def _properties(self) -> list[list[str]]:
-        methods = []
-        for name, p in self.block.pde.params.items():
-            if p.positive:
-                attr = self.params[name]
-                methods.append(
-                    [
-                        "@property",
-                        f"def {attr}(self) -> torch.Tensor:",
-                        f'{INDENT}"""{_docstring(name)} > 0, kept positive by a softplus."""',
-                        f"{INDENT}return F.softplus(self.{attr}_raw)",
-                    ]
-                )
-        return methods
-
-    def _symbol_names(self) -> dict[str, str]:
-        names = dict(self.states)
-        names.update({p: f"self.{a}" for p, a in self.params.items()})
-        names.update({n: a for n, a in self.norms.items()})
-        return names
-
-    def _function_methods(self) -> list[list[str]]:
-        methods = []
-        for name, fn in self.block.pde.functions.items():
-            if fn.builtin:
-                continue
-            var = python_name(fn.var.name)
-            names = {p: f"self.{a}" for p, a in self.params.items()}
-            names[fn.var.name] = var
-            body = TorchPrinter(names).doprint(fn.expr)
-            methods.append(
-                [
-                    f"def {self.methods[name]}(self, {var}: torch.Tensor) -> torch.Tensor:",
-                    f'{INDENT}"""{_docstring(name)}({fn.var.name}) = {_docstring(str(fn.expr))}"""',
-                    f"{INDENT}return {body}",
-                ]
-            )
-        return methods
-
-    def _printer(self, extra: dict[str, str] | None = None) -> TorchPrinter:
-        pde = self.block.pde
-        weights = {
-            name: (str(w.dims), self.weights[name], _padding(w.kernel))
-            for name, w in pde.weights.items()
-        }
-        stencils = {n: (d, f"self.{self.stencils[n]}") for n, d in pde.stencils.items()}
-        # squared kernels (for the diagonal of K' G K in a Jacobi solver)
-        weights.update({f"{n}__sq": (d, f"{v} ** 2", p) for n, (d, v, p) in weights.items()})
-        stencils.update({f"{n}__sq": (d, f"{v} ** 2") for n, (d, v) in stencils.items()})
-        names = self._symbol_names()
-        names.update(extra or {})
-        return TorchPrinter(
-            names,
-            weights,
-            pde.functions,
-            {n: f"self.{m}" for n, m in self.methods.items()},
-            stencils,
-        )
-
-    def _locals(self, expr: sympy.Expr) -> list[str]:
-        """`K = self.K[j]` and the like for the weights and norms an expression uses."""
-        pde = self.block.pde
-        used = {str(s).removesuffix("__sq") for s in expr.atoms(sympy.Symbol)}
-        lines = []
-        for name in pde.weights:
-            if name in used:
-                attr = self.weights[name]
-                value = f"self.{attr}[j]"
-                if name in self.bounds:
-                    value = f"self.{attr}_bound[j](self.{attr}[j])"
-                lines.append(f"{attr} = {value}")
-        for name in pde.norms:
-            if name in used:
-                lines.append(f"{self.norms[name]} = self.{self.norms[name]}[j]")
-        return lines
-
-    def render_method(
-        self, name: str, params: str, doc: str, expr: sympy.Expr, names: dict[str, str]
-    ) -> list[str]:
-        """A method returning `expr`, with the locals it needs (used by schemes)."""
-        return [
-            f"def {name}(self, {params}) -> torch.Tensor:",
-            f'{INDENT}"""{_docstring(doc)}"""',
-            *[INDENT + line for line in self._locals(expr)],
-            f"{INDENT}return {self._printer(names).doprint(expr)}",
-        ]
-
-    def _rhs_methods(self) -> list[list[str]]:
-        pde = self.block.pde
-        states = ", ".join(f"{self.states[s]}: torch.Tensor" for s in pde.states)
-        methods = []
-        for eq in pde.equations:
-            deriv = "dtt" if eq.order == 2 else "dt"
-            methods.append(
-                self.render_method(
-                    self.rhs[eq.state],
-                    f"{states}, j: int",
-                    f"{deriv}({eq.state}) = {eq.text}, with the weights of step j.",
-                    eq.rhs,
-                    {},
-                )
-            )
-        return methods
-
-    def _forward(self) -> list[list[str]]:
-        pde = self.block.pde
-        frame = Frame(
-            tuple(self.states[s] for s in pde.states),
-            tuple(state.channels for state in pde.states.values()),
-            {self.states[s]: m for s, m in self.rhs.items()},
-            self.render_method,
-            reversible=self.gen.reversible and self.scheme.reversible,
-        )
-        if frame.reversible:
-            self.gen.helpers.add("reversible")
-        return self.scheme.methods(self.block, frame)
+        text = f"- {names}, by {scheme}: {status}: {condition}"
+        lines += textwrap.wrap(text, 84, subsequent_indent="  ", break_on_hyphens=False)
+    return lines

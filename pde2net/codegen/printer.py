@@ -15,8 +15,10 @@ from pde2net.ir import (
     ConvT,
     Function,
     Norm,
+    SquaredT,
     Stencil,
     StencilDecl,
+    StencilSquaredT,
     StencilT,
     SumSq,
 )
@@ -60,6 +62,7 @@ class TorchPrinter(StrPrinter):
         functions: dict[str, Function] | None = None,
         methods: dict[str, str] | None = None,
         stencils: dict[str, tuple[StencilDecl, str]] | None = None,
+        dummies: dict[sympy.Dummy, str] | None = None,
     ) -> None:
         super().__init__({"order": "none"})
         self.names = names
@@ -67,6 +70,7 @@ class TorchPrinter(StrPrinter):
         self.weights = weights or {}  # name -> (dims, python variable, padding)
         self.functions = functions or {}
         self.methods = methods or {}  # user function name -> python callable
+        self.dummies = dummies or {}  # a scheme's locals (update.Local.symbol) -> python
 
     def doprint(self, expr: sympy.Expr) -> str:  # type: ignore[override]
         return super().doprint(expr)
@@ -78,6 +82,20 @@ class TorchPrinter(StrPrinter):
 
     def _print_Symbol(self, expr: sympy.Symbol) -> str:
         return self.names[expr.name]
+
+    def _print_Dummy(self, expr: sympy.Dummy) -> str:
+        return self.dummies[expr]
+
+    def _print_SquaredT(self, expr: SquaredT) -> str:
+        dims, var, padding = self.weights[expr.op]
+        operand = self._print(expr.operand)
+        return f"F.conv_transpose{dims}d({operand}, {var} ** 2, padding={padding})"
+
+    def _print_StencilSquaredT(self, expr: StencilSquaredT) -> str:
+        decl, buffer = self.stencils[expr.op]
+        mode = PAD_MODES[decl.boundary]
+        operand = self._print(expr.operand)
+        return f"stencil_adjoint({operand}, {buffer} ** 2, {decl.pads!r}, {mode!r}, {expr.groups})"
 
     def _print_Conv(self, expr: Conv) -> str:
         dims, var, padding = self.weights[expr.op]
@@ -170,4 +188,4 @@ class TorchPrinter(StrPrinter):
         return " | ".join(self._print(a) for a in expr.args)
 
 
-_APPS = (Conv, ConvT, Norm, Act, Stencil, StencilT)
+_APPS = (Conv, ConvT, Norm, Act, Stencil, StencilT, SquaredT)

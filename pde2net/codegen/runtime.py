@@ -218,48 +218,109 @@ def restrict(x: torch.Tensor, kernel: torch.Tensor, c: int) -> torch.Tensor:
 def coarsen(g: torch.Tensor) -> torch.Tensor:
     \"\"\"The diffusivity on the next coarser grid: the mean over each 2^d block.\"\"\"
     return F.avg_pool1d(g, 2) if g.dim() == 3 else F.avg_pool2d(g, 2)
+
+
+def vcycle(
+    apply,
+    diagonal,
+    v: torch.Tensor,
+    b: torch.Tensor,
+    g: torch.Tensor,
+    transfer: torch.Tensor,
+    shape: tuple[int, int, int, float, int, int],
+    level: int = 0,
+) -> torch.Tensor:
+    \"\"\"One V-cycle on (I - apply(., g, level)) v = b from grid `level` down: the U-net.
+    `shape` is (levels, pre, post, omega, coarse, channels): damped-Jacobi smoothing
+    before and after, the residual restricted, corrected on the coarser grid (the skip
+    connection) and prolonged back; conjugate gradients on the coarsest grid.\"\"\"
+    levels, pre, post, omega, coarse, c = shape
+    if level == levels - 1:
+        return conjugate_gradients(lambda p: apply(p, g, level), b, v, coarse)
+    d = 1 + diagonal(g, level)
+    v = jacobi(lambda w: apply(w, g, level), b, v, d, omega, pre)
+    residual = restrict(b - v + apply(v, g, level), transfer, c)
+    zero = torch.zeros_like(residual)
+    correction = vcycle(apply, diagonal, zero, residual, coarsen(g), transfer, shape, level + 1)
+    v = v + prolong(correction, transfer, c)
+    return jacobi(lambda w: apply(w, g, level), b, v, d, omega, post)
+"""
+
+SOLVERS = """
+def fixed_point(apply, b: torch.Tensor, v: torch.Tensor, n: int) -> torch.Tensor:
+    \"\"\"n fixed-point iterations v = b + apply(v) on (I - apply) v = b.\"\"\"
+    for _ in range(n):
+        v = b + apply(v)
+    return v
+
+
+def jacobi(
+    apply, b: torch.Tensor, v: torch.Tensor, d: torch.Tensor, omega: float, n: int
+) -> torch.Tensor:
+    \"\"\"n damped-Jacobi steps on (I - apply) v = b, d its diagonal: residual blocks.\"\"\"
+    for _ in range(n):
+        v = v + omega * (b - v + apply(v)) / d
+    return v
+
+
+def conjugate_gradients(apply, b: torch.Tensor, v: torch.Tensor, n: int) -> torch.Tensor:
+    \"\"\"n conjugate-gradient steps on (I - apply) v = b, per sample.\"\"\"
+    dims = tuple(range(1, b.dim()))
+    r = b - v + apply(v)
+    p = r
+    rr = (r * r).sum(dim=dims, keepdim=True)
+    for _ in range(n):
+        ap = p - apply(p)
+        alpha = rr / (p * ap).sum(dim=dims, keepdim=True).clamp_min(1e-30)
+        v = v + alpha * p
+        r = r - alpha * ap
+        rr_next = (r * r).sum(dim=dims, keepdim=True)
+        p = r + rr_next / rr.clamp_min(1e-30) * p
+        rr = rr_next
+    return v
 """
 
 REVERSIBLE = """
 class _ReversibleSteps(torch.autograd.Function):
-    \"\"\"Runs the steps of a reversible block without storing its intermediate states.
-    The backward pass reconstructs each step's input with `unstep` and recomputes that
-    one step to backpropagate through it, so memory does not grow with depth.\"\"\"
+    \"\"\"Runs `step` `steps` times without storing the intermediate states. The
+    backward pass reconstructs each step's input with `unstep` and recomputes that one
+    step to backpropagate through it, so memory does not grow with depth.\"\"\"
 
     @staticmethod
-    def forward(ctx, block: nn.Module, steps: int, n: int, *inputs: torch.Tensor):
+    def forward(ctx, step, unstep, steps: int, n: int, *inputs: torch.Tensor):
         state = tuple(inputs[:n])
         with torch.no_grad():
             for j in range(steps):
-                state = block.step(state, j)
-        ctx.block, ctx.steps, ctx.n = block, steps, n
+                state = step(state, j)
+        ctx.step, ctx.unstep, ctx.steps, ctx.n = step, unstep, steps, n
+        ctx.params = inputs[n:]
         ctx.save_for_backward(*state)
         return state
 
     @staticmethod
     def backward(ctx, *grads: torch.Tensor):
-        block, n = ctx.block, ctx.n
-        params = tuple(p for p in block.parameters() if p.requires_grad)
+        n, params = ctx.n, ctx.params
         state = ctx.saved_tensors
         grads = tuple(grads)
         param_grads = [torch.zeros_like(p) for p in params]
         for j in reversed(range(ctx.steps)):
             with torch.no_grad():
-                previous = block.unstep(state, j)
+                previous = ctx.unstep(state, j)
             with torch.enable_grad():
                 inputs = tuple(s.detach().requires_grad_() for s in previous)
-                outputs = block.step(inputs, j)
+                outputs = ctx.step(inputs, j)
                 found = torch.autograd.grad(outputs, inputs + params, grads, allow_unused=True)
             grads = tuple(torch.zeros_like(s) if g is None else g for g, s in zip(found[:n], inputs))
             for k, g in enumerate(found[n:]):
                 if g is not None:
                     param_grads[k] += g
             state = previous
-        return (None, None, None, *grads, *param_grads)
+        return (None, None, None, None, *grads, *param_grads)
 
 
-def reversible_steps(block: nn.Module, state: tuple[torch.Tensor, ...], steps: int):
-    \"\"\"`steps` steps of `block` whose backward pass stores no intermediate state.\"\"\"
+def reversible_steps(step, unstep, block: nn.Module, state: tuple[torch.Tensor, ...], steps: int):
+    \"\"\"`steps` calls of `step` (a method of `block`) whose backward pass stores no
+    intermediate state.\"\"\"
     params = tuple(p for p in block.parameters() if p.requires_grad)
-    return _ReversibleSteps.apply(block, steps, len(state), *state, *params)
+    return _ReversibleSteps.apply(step, unstep, steps, len(state), *state, *params)
 """

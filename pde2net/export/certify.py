@@ -120,8 +120,9 @@ def folded(compiled: Any):
         with torch.no_grad():
             for block in compiled.network.blocks:
                 holder = getattr(module, f"block{block.index}", None)
-                for attr in compiled.weights.get(block.index, {}).values():
-                    bounds = getattr(holder, f"{attr}_bound", None)
+                enforced = getattr(compiled, "bounds", {}).get(block.index, {})
+                for name, attr in compiled.weights.get(block.index, {}).items():
+                    bounds = getattr(holder, enforced[name], None) if name in enforced else None
                     if bounds is None:
                         continue
                     for weight, bound in zip(getattr(holder, attr), bounds, strict=True):

@@ -19,6 +19,7 @@ import onnx
 import torch
 
 from pde2net import ir
+from pde2net.schemes import get
 
 OPSET = 18
 TOLERANCE = 1e-4  # maximum relative deviation: max |ort - torch| / max |torch|
@@ -129,8 +130,8 @@ def verification_shapes(network: ir.Network) -> list[tuple[int, ...]]:
             factor *= layer.size
         elif isinstance(layer, ir.ConvLayer):
             factor *= layer.stride
-        elif isinstance(layer, ir.Block) and layer.scheme.name == "multigrid":
-            factor *= 2 ** (int(layer.scheme.args["levels"]) - 1)
+        elif isinstance(layer, ir.Block):
+            factor *= get(layer.scheme.name).size_factor(layer)
     other = tuple(max(factor, (s // 2) // factor * factor) for s in declared)
     if other == declared:
         other = tuple(s + factor for s in declared)

@@ -150,7 +150,8 @@ def repeats(block: ir.Block) -> tuple[int, str]:
         for k, v in block.scheme.args.items()
         if kinds.get(k) in ("posint", "count") and isinstance(v, int) and not isinstance(v, bool)
     }
-    additive = [k for k in ("pre", "post", "coarse") if k in counts]
+    summed = getattr(scheme, "summed_counts", ())
+    additive = [k for k in summed if k in counts]
     total, names, values = 1, [], []
     for name, value in counts.items():
         if name not in additive:

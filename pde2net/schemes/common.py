@@ -14,9 +14,10 @@ from pde2net.analysis.functions import (
     shown,
     slope_at,
     slopes,
+    usable_bound,
 )
-from pde2net.analysis.report import Check, Number
-from pde2net.ir import Block, Equation
+from pde2net.analysis.report import Check, NormCondition, Number
+from pde2net.ir import Block, Equation, derivative
 
 LIPSCHITZ = "Lipschitz stability (Ruthotto & Haber): ‖Y(T) − Ỹ(T)‖ ≤ M ‖Y(0) − Ỹ(0)‖"
 
@@ -40,16 +41,6 @@ def num(value: object) -> str:
     return f"{float(value):.6g}"
 
 
-def literal(value: object) -> str:
-    """A number as generated code writes it: the float nearest the exact value, in full
-    (`num` is for people and abbreviates; a step size printed as 1 for 0.9999999 would
-    make the network step exactly on a bound the analysis proved it stays under)."""
-    value = sympy.sympify(value)
-    if value.is_Integer and abs(value) < 2**53:
-        return str(int(value))
-    return repr(float(value))
-
-
 def _terminates(q: int) -> bool:
     """Whether p/q has a finite decimal expansion (q has no prime factors but 2 and 5)."""
     for prime in (2, 5):
@@ -68,41 +59,36 @@ def monotone_check(form: SymmetricLayer, what: str, params: Mapping | None = Non
     name = f"{what}: σ monotone"
     derivative = sympy.diff(fn.expr, fn.var)
     how = "SymPy bounds" if s.exact else "interval arithmetic (arb) bounds"
+    base = {"name": name, "formula": formula, "notion": LIPSCHITZ}
     if s.monotone and s.uniform:
         return Check(
-            name=name,
-            formula=formula,
+            **base,
             condition=f"inf σ' {'=' if s.exact else '≥'} {shown(s.low, s.kind)} ≥ 0",
             status="proven",
             reason=f"{how} σ' = {derivative} below by {num(s.low)}, so the continuous flow "
             "is stable (Theorem 1).",
-            notion=LIPSCHITZ,
             values={"inf_slope": number(s.low, s.kind), "sup_slope": number(s.high, s.kind)},
         )
     if s.depends_on and not s.uniform:
         return Check(
-            name=name,
-            formula=formula,
+            **base,
             condition=f"inf σ' = {shown(s.low, s.kind)} at {s.at_values}"
             if s.at_values
             else "depends on a learned parameter",
             status="conditional",
             reason=param_reason(s, s.monotone if s.sound else None) + ".",
-            notion=LIPSCHITZ,
         )
     if s.refuted and s.worst_at is not None:
         point = s.worst_at
         at = slope_at(fn, point)
         at_text = f"{at:.6g}" if at is not None else shown(s.low, s.kind)
         return Check(
-            name=name,
-            formula=formula,
+            **base,
             condition=f"σ'({point:g}) = {at_text} < 0",
             status="violated",
             reason=f"{fn.name} is not monotone non-decreasing: σ'(x) = {derivative} is "
             f"{at_text} at x = {point:g}, so -K' σ(K u) is not a gradient flow of a convex "
             "energy and Theorem 1 does not apply.",
-            notion=LIPSCHITZ,
             values={
                 "counterexample_x": Number.exact(sympy.Rational(point)),
                 "slope_there": Number.estimate(at) if at is not None else None,
@@ -110,20 +96,53 @@ def monotone_check(form: SymmetricLayer, what: str, params: Mapping | None = Non
             },
         )
     return Check(
-        name=name,
-        formula=formula,
+        **base,
         condition="undecided",
         status="unverified",
         reason=f"Neither SymPy nor interval arithmetic could bound σ' = {derivative} "
         f"({s.note}); sampling found no confirmed negative slope, which proves nothing.",
-        notion=LIPSCHITZ,
         values={"inf_slope": number(s.low, s.kind)} if s.low != -sympy.oo else {},
     )
 
 
-def step_index(block: Block) -> str:
-    """How the generated loop picks weights: per step (`j`) or one shared set (`0`)."""
-    return "0" if block.shared else "j"
+def unusable_slope(s, name: str, formula: str) -> Check | None:
+    """The check saying why sup σ' cannot bound the step (None when it can)."""
+    unusable = usable_bound(s, "L_σ = sup σ'")
+    if not unusable:
+        return None
+    return Check(
+        name=name,
+        formula=formula,
+        condition=f"L_σ = {shown(s.high, s.kind)}",
+        status="conditional" if s.depends_on and not s.uniform else "unverified",
+        reason=f"{unusable[0].upper()}{unusable[1:]}.",
+        notion=LIPSCHITZ,
+    )
+
+
+def learned_step(
+    block: Block,
+    name: str,
+    formula: str,
+    condition: str,
+    reasons: tuple[str, str],
+    values: dict[str, Number],
+    requires: NormCondition,
+) -> Check:
+    """A step condition left to learned weights: `enforced` when the block asks for it
+    (reasons[0]), else `conditional` (reasons[1])."""
+    enforced = bool(block.scheme.args.get("enforce"))
+    return Check(
+        name=name,
+        formula=formula,
+        condition=condition,
+        status="enforced" if enforced else "conditional",
+        reason=reasons[0] if enforced else reasons[1],
+        notion=LIPSCHITZ,
+        margin=1.0 if enforced else None,
+        values=values,
+        requires=requires,
+    )
 
 
 def anti_dissipative(form: SymmetricLayer, eq: Equation) -> Check:
@@ -145,6 +164,7 @@ def theorem2_check(form: SymmetricLayer, block: Block, what: str) -> Check:
     fn = form.function
     verdict = below_identity(fn, block.pde.params)
     formula = f"|σ(x)| ≤ |x| for all x  (σ = {fn.name})"
+    base = {"name": f"{what}: |σ(x)| ≤ |x|", "formula": formula, "notion": LIPSCHITZ}
     note = (
         " Theorem 2 assumes time-constant weights; this block has per-step weights."
         if block.copies > 1
@@ -152,48 +172,40 @@ def theorem2_check(form: SymmetricLayer, block: Block, what: str) -> Check:
     )
     if verdict.depends_on and not verdict.uniform:
         return Check(
-            name=f"{what}: |σ(x)| ≤ |x|",
-            formula=formula,
+            **base,
             condition=f"{verdict.how} at {verdict.at_values}",
             status="conditional",
             reason=param_reason(verdict, verdict.holds) + f" ({verdict.how}).{note}",
-            notion=LIPSCHITZ,
         )
     if verdict.holds and verdict.kind != "estimate":
         return Check(
-            name=f"{what}: |σ(x)| ≤ |x|",
-            formula=formula,
+            **base,
             condition=verdict.how,
             status="proven",
             reason=f"{verdict.how}, so the second-order flow is stable (Theorem 2).{note}",
-            notion=LIPSCHITZ,
         )
     if verdict.holds is False:
         return Check(
-            name=f"{what}: |σ(x)| ≤ |x|",
-            formula=formula,
+            **base,
             condition=verdict.how,
             status="violated",
             reason=f"{fn.name} grows faster than the identity ({verdict.how}), so Theorem 2 "
             "does not apply.",
-            notion=LIPSCHITZ,
             values={"counterexample_x": Number.exact(sympy.Rational(verdict.counterexample))}
             if verdict.counterexample is not None
             else {},
         )
     return Check(
-        name=f"{what}: |σ(x)| ≤ |x|",
-        formula=formula,
+        **base,
         condition="undecided",
         status="unverified",
         reason=verdict.how + ".",
-        notion=LIPSCHITZ,
     )
 
 
 def structure_unknown(eq: Equation) -> Check:
     """No theorem matches this right-hand side: reported, not refused."""
-    deriv = "dtt" if eq.order == 2 else "dt"
+    deriv = derivative(eq.order)
     return Check(
         name=f"{deriv}({eq.state}): structure",
         formula="f(u) = -K' σ(N(K u))",

@@ -17,7 +17,7 @@ from pde2net.analysis.forms import SymmetricLayer
 from pde2net.analysis.functions import flux_ratio, number, param_reason, shown
 from pde2net.analysis.report import Check, NormCondition, Number, StepBound
 from pde2net.analysis.vonneumann import operator_norm_squared
-from pde2net.ir import Block, Equation
+from pde2net.ir import Block, Equation, derivative
 from pde2net.schemes.common import num
 
 EUCLIDEAN = "Euclidean non-expansiveness (Alt et al.): ‖u^(k+1)‖₂ ≤ ‖u^k‖₂"
@@ -278,7 +278,7 @@ def _fixed_step(
 
 
 def _derivative(eq: Equation) -> str:
-    return f"{'dtt' if eq.order == 2 else 'dt'}({eq.state})"
+    return f"{derivative(eq.order)}({eq.state})"
 
 
 def euclidean(block: Block, form: SymmetricLayer, eq: Equation) -> list[Check]:

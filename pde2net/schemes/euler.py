@@ -12,23 +12,22 @@ from pde2net.analysis.forms import (
     symmetric_sum,
     vector_flux,
 )
-from pde2net.analysis.functions import number, shown, slopes, usable_bound
+from pde2net.analysis.functions import number, shown, slopes
 from pde2net.analysis.report import Check, NormCondition, Number
 from pde2net.ir import Block
-from pde2net.lang.args import ArgSpec
 from pde2net.schemes import register
-from pde2net.schemes.base import Frame, Scheme
+from pde2net.schemes import update as up
+from pde2net.schemes.base import ENFORCE, SHARED, H, Scheme, step_index, steps_arg, value
 from pde2net.schemes.common import (
     LIPSCHITZ,
     anti_dissipative,
-    literal,
+    learned_step,
     monotone_check,
     num,
-    step_index,
     structure_unknown,
 )
 from pde2net.schemes.conditions import euclidean, euclidean_sum, von_neumann
-from pde2net.schemes.norms import normalised_step
+from pde2net.schemes.norms import step_slopes
 
 
 @register
@@ -36,12 +35,7 @@ class Euler(Scheme):
     name = "euler"
     title = "forward Euler"
     order = 1
-    arguments = (
-        ArgSpec("h", "positive", help="the step size, e.g. h = 1", aliases=("tau",)),
-        ArgSpec("steps", "posint", 1),
-        ArgSpec("shared", "bool", False, help="one set of weights for all steps"),
-        ArgSpec("enforce", "bool", False, help="keep the step condition true by construction"),
-    )
+    arguments = (H, steps_arg(), SHARED, ENFORCE)
 
     def checks(self, block: Block) -> list[Check]:
         h = block.scheme.number("h")
@@ -79,20 +73,9 @@ class Euler(Scheme):
         return result
 
     def _step(self, block: Block, form: SymmetricLayer, h: sympy.Expr) -> Check:
-        if form.norm:
-            return normalised_step(block, form, "forward Euler step", "h · L_σ · ‖K‖₂² ≤ 2")
-        fn = form.function
-        s = slopes(fn, block.pde.params)
-        unusable = usable_bound(s, "L_σ = sup σ'")
-        if unusable:
-            return Check(
-                name="forward Euler step",
-                formula="h · L_σ · ‖K‖₂² ≤ 2",
-                condition=f"L_σ = {shown(s.high, s.kind)}",
-                status="conditional" if s.depends_on and not s.uniform else "unverified",
-                reason=f"{unusable[0].upper()}{unusable[1:]}.",
-                notion=LIPSCHITZ,
-            )
+        s, settled = step_slopes(block, form, "forward Euler step", "h · L_σ · ‖K‖₂² ≤ 2")
+        if settled is not None or s is None:
+            return settled
         lip = s.high
         c = form.coefficient
         k = form.weight
@@ -101,23 +84,16 @@ class Euler(Scheme):
         formula = "h · L_σ · ‖K‖₂² ≤ 2" if c == 1 else "h · c · L_σ · ‖K‖₂² ≤ 2"
         values = {"h": Number.exact(h), "L_sigma": number(lip, s.kind), "c": Number.exact(c)}
         norm_note = f" The norm {form.norm} is treated as 1-Lipschitz." if form.norm else ""
-        if lip == 0:
+        if lip in (0, sympy.oo):  # σ constant, or σ' unbounded
+            constant = lip == 0
             return Check(
                 name="forward Euler step",
                 formula=formula,
-                condition="L_σ = 0: σ is constant",
-                status="proven",
-                reason="σ' = 0, so the step leaves differences unchanged.",
-                notion=LIPSCHITZ,
-                values=values,
-            )
-        if lip == sympy.oo:
-            return Check(
-                name="forward Euler step",
-                formula=formula,
-                condition="L_σ = ∞",
-                status="violated",
-                reason="σ' is unbounded (sup σ' = ∞), so no step size h > 0 is stable.",
+                condition="L_σ = 0: σ is constant" if constant else "L_σ = ∞",
+                status="proven" if constant else "violated",
+                reason="σ' = 0, so the step leaves differences unchanged."
+                if constant
+                else "σ' is unbounded (sup σ' = ∞), so no step size h > 0 is stable.",
                 notion=LIPSCHITZ,
                 values=values,
             )
@@ -125,47 +101,31 @@ class Euler(Scheme):
         plugged = (
             f"{num(h)} · {scale}{shown(lip, s.kind)} · {each}² ≤ 2, i.e. {each} ≤ {num(bound)}"
         )
-        requires = NormCondition.of((k,), "each", bound)
-        if block.scheme.args.get("enforce"):
-            return Check(
-                name="forward Euler step",
-                formula=formula,
-                condition=plugged,
-                status="enforced",
-                reason=f"The generated module rescales {k} so that ‖{k}‖₂ ≤ {num(bound)}, "
+        return learned_step(
+            block,
+            "forward Euler step",
+            formula,
+            plugged,
+            (
+                f"The generated module rescales {k} so that ‖{k}‖₂ ≤ {num(bound)}, "
                 f"estimated by power iteration on the convolution operator.{norm_note}",
-                notion=LIPSCHITZ,
-                margin=1.0,
-                values=values,
-                requires=requires,
-            )
-        return Check(
-            name="forward Euler step",
-            formula=formula,
-            condition=plugged,
-            status="conditional",
-            reason=f"{k} is learned, so the bound holds only if training keeps {each} ≤ "
-            f"{num(bound)}; ask for 'enforce = true' to guarantee it.{norm_note}",
-            notion=LIPSCHITZ,
-            values=values,
-            requires=requires,
+                f"{k} is learned, so the bound holds only if training keeps {each} ≤ "
+                f"{num(bound)}; ask for 'enforce = true' to guarantee it.{norm_note}",
+            ),
+            values,
+            NormCondition.of((k,), "each", bound),
         )
 
-    def methods(self, block: Block, frame: Frame) -> list[list[str]]:
-        h = literal(block.scheme.number("h"))
-        step = "" if h == "1" else f"{h} * "
-        index = step_index(block)
-        targets = ", ".join(frame.states)
-        updates = ", ".join(f"{s} + {step}{frame.call(s, index)}" for s in frame.states)
-        return [
-            [
-                f"def forward(self, {frame.param}: torch.Tensor) -> torch.Tensor:",
-                *[f"    {line}" for line in frame.unpack()],
-                f"    for j in range({block.steps}):  # forward Euler, h = {h}",
-                f"        {targets} = {updates}",
-                f"    return {frame.pack()}",
-            ]
-        ]
+    def update(self, block: Block) -> up.Update:
+        """u ← u + h f(u) for every state at once, `steps` times."""
+        j = up.Local("j")
+        h = up.Number("h")
+        states = tuple(up.State(s) for s in block.pde.states)
+        new = tuple(u + h * up.Rhs(u.name, step_index(block, j)) for u in states)
+        return up.Update(
+            numbers={"h": value(block.scheme.number("h")), "steps": block.steps},
+            body=(up.Loop((up.Assign(states, new),), count=up.Number("steps"), index=j),),
+        )
 
 
 def _norm_bound(form: SymmetricLayer, h: sympy.Expr, params=None) -> sympy.Expr | None:

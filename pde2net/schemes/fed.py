@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 
 import sympy
 
@@ -24,11 +25,19 @@ from pde2net.analysis.report import SEVERITY, Check, Number
 from pde2net.ir import Act, Block
 from pde2net.lang.args import ArgSpec
 from pde2net.schemes import register
-from pde2net.schemes.base import Frame, Scheme
-from pde2net.schemes.common import num, step_index
+from pde2net.schemes import update as up
+from pde2net.schemes.base import (
+    CYCLE_STEPS,
+    CYCLES,
+    ENFORCE,
+    SHARED_CYCLE,
+    Scheme,
+    step_index,
+)
+from pde2net.schemes.common import num
 from pde2net.schemes.conditions import EUCLIDEAN, cycle_check
 from pde2net.schemes.euler import Euler
-from pde2net.schemes.implicit import frozen_methods
+from pde2net.schemes.implicit import FrozenPieces
 
 
 def fed_steps(n: int, tau_max: float, reorder: bool = True) -> list[float]:
@@ -74,7 +83,12 @@ def freezes(block: Block) -> bool:
     return len(eq.rhs.atoms(Act)) == 1 and (block.shared or not block.pde.weights)
 
 
-FREEZE_HELP = "hold g = Φ(s)/s fixed for each cycle (false: re-evaluate Φ at every step)"
+FREEZE = ArgSpec(
+    "freeze",
+    "bool",
+    True,
+    help="hold g = Φ(s)/s fixed for each cycle (false: re-evaluate Φ at every step)",
+)
 
 
 def frozen_cycle_check(
@@ -138,6 +152,59 @@ def frozen_cycle_check(
     )
 
 
+def cycle_checks(
+    block: Block,
+    tau: sympy.Expr,
+    label: str,
+    tau_name: str,
+    *,
+    linear: tuple[Callable, str],
+    frozen: tuple[Callable[[sympy.Symbol], sympy.Poly], str],
+    unfrozen: Callable[[bool, bool], tuple[str, str, str]],
+    values: dict[str, Number],
+) -> list[Check]:
+    """The checks of a FED-like cycle of explicit steps at `tau`: the exact amplification
+    of a linear stencil system (`linear`: the cycle's step map and its rule); else the
+    explicit step's checks, then the frozen cycle's polynomial (`frozen`: in z, and what
+    it is) or, unfrozen, the cycle theorem's verdict (`unfrozen(stable, nonlinear)`:
+    formula, condition, reason)."""
+    step, rule = linear
+    exact = cycle_check(
+        block, step, tau, rule=rule, name=f"{label} cycle (von Neumann)", tau_name=tau_name
+    )
+    if exact is not None:
+        return [exact]
+    explicit = Euler().checks(explicit_equivalent(block, tau))
+    if freezes(block):
+        z = sympy.Symbol("z")
+        polynomial, what = frozen
+        check = frozen_cycle_check(
+            block,
+            explicit,
+            polynomial(z),
+            z,
+            tau,
+            name=f"{label} cycle (frozen diffusivity)",
+            tau_name=tau_name,
+            what=what,
+            values=values,
+        )
+        return [*explicit, check]
+    stable = all(c.status != "violated" for c in explicit)
+    nonlinear = bool(block.pde.functions)
+    formula, condition, reason = unfrozen(stable, nonlinear)
+    status = ("unverified" if nonlinear else "proven") if stable else "violated"
+    cycle = Check(
+        name=f"{label} cycle",
+        formula=formula,
+        condition=condition,
+        status=status,
+        reason=reason,
+        values=values,
+    )
+    return [*explicit, cycle]
+
+
 def explicit_equivalent(block: Block, tau: float) -> Block:
     """The same block stepped by forward Euler with step τ: whose bound governs the cycle."""
     args = {
@@ -151,108 +218,100 @@ def explicit_equivalent(block: Block, tau: float) -> Block:
     return dataclasses.replace(block, scheme=call)
 
 
+CYCLE = (CYCLE_STEPS, CYCLES, SHARED_CYCLE, ENFORCE, FREEZE)  # FED's and FSI's arguments
+
+
 @register
 class FED(Scheme):
     name = "fed"
     title = "fast explicit diffusion"
     order = 1
-    arguments = (
-        ArgSpec("tau_max", "positive", help="the largest stable explicit step"),
-        ArgSpec("steps", "posint", 10, help="steps per cycle"),
-        ArgSpec("cycles", "posint", 1),
-        ArgSpec("shared", "bool", True, help="one set of weights for all steps"),
-        ArgSpec("enforce", "bool", False, help="keep the step condition true by construction"),
-        ArgSpec("freeze", "bool", True, help=FREEZE_HELP),
-    )
+    arguments = (ArgSpec("tau_max", "positive", help="the largest stable explicit step"), *CYCLE)
 
     def checks(self, block: Block) -> list[Check]:
         n, tau_max = block.steps, float(block.scheme.args["tau_max"])
-        # A linear stencil system: the cycle's exact amplification, with the step sizes
-        # the generated code uses (rounded to 12 digits), power-bounded or not.
-        taus_code = [sympy.Rational(repr(round(t, 12))) for t in fed_steps(n, tau_max)]
-        linear = cycle_check(
-            block,
-            lambda a: cycle_step(a, taus_code),
-            block.scheme.number("tau_max"),
-            rule=f"G(θ) = Π_i (I + τ_i A(θ)), the {n} FED steps as generated",
-            name="FED cycle (von Neumann)",
-            tau_name="τ_max",
-        )
-        if linear is not None:
-            return [linear]
         exact_tau = block.scheme.number("tau_max")
-        explicit = Euler().checks(explicit_equivalent(block, exact_tau))
+        # the step sizes the generated code uses (rounded to 12 digits)
+        taus_code = [sympy.Rational(repr(round(t, 12))) for t in fed_steps(n, tau_max)]
         taus = fed_steps(n, tau_max)
-        values = {
-            "cycle_time": Number.exact(exact_tau * (n * n + n) / 3),
-            "steps": Number.exact(n),
-            "max_step": Number.exact(max_step(n, exact_tau)),
-        }
-        if freezes(block):
-            z = sympy.Symbol("z")
+
+        def polynomial(z: sympy.Symbol) -> sympy.Poly:
             poly = sympy.Poly(1, z, domain=sympy.QQ)
             for t in taus_code:  # Π (1 − τ_i z), as a polynomial over Q
                 poly = poly * sympy.Poly(1 - t * z, z, domain=sympy.QQ)
-            frozen = frozen_cycle_check(
-                block,
-                explicit,
-                poly,
-                z,
-                exact_tau,
-                name="FED cycle (frozen diffusivity)",
-                tau_name="τ_max",
-                what=f"Π_i (I − τ_i A), the {n} FED steps as generated",
-                values=values,
-            )
-            return [*explicit, frozen]
-        stable = all(c.status != "violated" for c in explicit)
-        nonlinear = bool(block.pde.functions)
-        cycle = Check(
-            name="FED cycle",
-            formula="a cycle is stable iff the explicit step τ_max is",
-            condition=f"n = {n}: max τᵢ = {max(taus):.6g}, cycle time τ_max (n² + n)/3 = "
-            f"{cycle_time(n, tau_max):.6g}",
-            status=("unverified" if nonlinear else "proven") if stable else "violated",
-            reason=(
+            return poly
+
+        def unfrozen(stable: bool, nonlinear: bool) -> tuple[str, str, str]:
+            return (
+                "a cycle is stable iff the explicit step τ_max is",
+                f"n = {n}: max τᵢ = {max(taus):.6g}, cycle time τ_max (n² + n)/3 = "
+                f"{cycle_time(n, tau_max):.6g}",
                 "The cycle theorem holds for a fixed linear operator; this flux is nonlinear "
                 "and recomputed at every inner step, and no theorem covers such a cycle (its "
                 "long steps can amplify), so stability is not guaranteed."
                 if stable and nonlinear
-                else f"The explicit conditions above hold at τ_max = {num(tau_max)}, so each FED cycle "
-                f"(κ-cycle ordered) is stable although single steps reach {max(taus):.4g}."
+                else f"The explicit conditions above hold at τ_max = {num(tau_max)}, so each "
+                f"FED cycle (κ-cycle ordered) is stable although single steps reach "
+                f"{max(taus):.4g}."
                 if stable
-                else f"The explicit step τ_max = {num(tau_max)} already violates its bound."
-            ),
-            values=values,
-        )
-        return [*explicit, cycle]
+                else f"The explicit step τ_max = {num(tau_max)} already violates its bound.",
+            )
 
-    def methods(self, block: Block, frame: Frame) -> list[list[str]]:
-        (u,) = frame.states
-        taus = fed_steps(block.steps, float(block.scheme.args["tau_max"]))
-        cycles = int(block.scheme.args["cycles"])
-        if freezes(block):
-            return [
-                [f"taus = {tuple(round(t, 12) for t in taus)!r}"],
-                *frozen_methods(block, frame, jacobi=False),
-                [
-                    f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
-                    f"    for _ in range({cycles}):  # FED cycles of {block.steps} steps",
-                    f"        g = self.diffusivity({u}, 0)  # frozen for the cycle",
-                    "        for tau in self.taus:",
-                    f"            {u} = {u} + tau * self.operator({u}, g, 0)",
-                    f"    return {u}",
-                ],
-            ]
-        return [
-            [
-                f"taus = {tuple(round(t, 12) for t in taus)!r}",
-            ],
-            [
-                f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
-                f"    for _ in range({cycles}):  # FED cycles of {block.steps} steps",
-                "        for j, tau in enumerate(self.taus):",
-                f"            {u} = {u} + tau * {frame.call(u, step_index(block))}",
-                f"    return {u}",
-            ],
-        ]
+        return cycle_checks(
+            block,
+            exact_tau,
+            "FED",
+            "τ_max",
+            linear=(
+                lambda a: cycle_step(a, taus_code),
+                f"G(θ) = Π_i (I + τ_i A(θ)), the {n} FED steps as generated",
+            ),
+            frozen=(polynomial, f"Π_i (I − τ_i A), the {n} FED steps as generated"),
+            unfrozen=unfrozen,
+            values={
+                "cycle_time": Number.exact(exact_tau * (n * n + n) / 3),
+                "steps": Number.exact(n),
+                "max_step": Number.exact(max_step(n, exact_tau)),
+            },
+        )
+
+    def update(self, block: Block) -> up.Update:
+        """`cycles` times: u ← u + τᵢ f(u) for the cycle's step sizes τᵢ."""
+        tau = up.Local("tau")
+        taus = tuple(
+            round(t, 12) for t in fed_steps(block.steps, float(block.scheme.args["tau_max"]))
+        )
+        inner = CycleLoop(block, lambda u, rhs: (up.Assign((u,), (u + tau * rhs,)),))
+        return up.Update(
+            numbers={
+                "taus": taus,
+                "cycles": int(block.scheme.args["cycles"]),
+                "steps": block.steps,
+            },
+            body=(inner.loop(up.Number("taus"), tau),),
+            pieces=inner.pieces,
+        )
+
+
+class CycleLoop:
+    """The loop of a FED-like scheme: `cycles` times, over the cycle's coefficients
+    (`over`, one per step), `step(u, f)` with f the right-hand side, or, with the
+    diffusivity frozen per cycle, the operator at the g computed at the cycle's start."""
+
+    def __init__(self, block: Block, step, setup=()) -> None:
+        self.block, self.step, self.setup = block, step, setup
+        self.frozen = FrozenPieces(block) if freezes(block) else None
+        self.pieces = self.frozen.used(jacobi=False) if self.frozen else ()
+
+    def loop(self, over: up.Expr, var: up.Local) -> up.Loop:
+        (name,) = self.block.pde.states
+        u, j = up.State(name), up.Local("j")
+        if self.frozen is not None:
+            g = up.Local("g")
+            rhs = up.Call(self.frozen.operator, (u, g, up.Num(0)))
+            first = (up.Assign((g,), (up.Call(self.frozen.diffusivity, (u, up.Num(0))),)),)
+        else:
+            rhs, first = up.Rhs(name, step_index(self.block, j)), ()
+        inner = up.Loop(tuple(self.step(u, rhs)), over=over, var=var, index=j)
+        body = (*first, *self.setup(u), inner) if callable(self.setup) else (*first, inner)
+        return up.Loop(body, count=up.Number("cycles"))

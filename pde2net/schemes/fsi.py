@@ -15,18 +15,10 @@ from pde2net.analysis.report import Check, Number
 from pde2net.ir import Block
 from pde2net.lang.args import ArgSpec
 from pde2net.schemes import register
-from pde2net.schemes.base import Frame, Scheme
-from pde2net.schemes.common import literal, num, step_index
-from pde2net.schemes.conditions import cycle_check
-from pde2net.schemes.euler import Euler
-from pde2net.schemes.fed import (
-    FREEZE_HELP,
-    cycle_time,
-    explicit_equivalent,
-    freezes,
-    frozen_cycle_check,
-)
-from pde2net.schemes.implicit import frozen_methods
+from pde2net.schemes import update as up
+from pde2net.schemes.base import Scheme, value
+from pde2net.schemes.common import num
+from pde2net.schemes.fed import CYCLE, CycleLoop, cycle_checks, cycle_time
 
 
 def fsi_weights(n: int) -> list[float]:
@@ -40,106 +32,74 @@ class FSI(Scheme):
     order = 1
     arguments = (
         ArgSpec("tau", "positive", help="the explicit step, at most the explicit bound"),
-        ArgSpec("steps", "posint", 10, help="steps per cycle"),
-        ArgSpec("cycles", "posint", 1),
-        ArgSpec("shared", "bool", True, help="one set of weights for all steps"),
-        ArgSpec("enforce", "bool", False, help="keep the step condition true by construction"),
-        ArgSpec("freeze", "bool", True, help=FREEZE_HELP),
+        *CYCLE,
     )
 
     def checks(self, block: Block) -> list[Check]:
         n, tau = block.steps, float(block.scheme.args["tau"])
-        # A linear stencil system: the exact cycle map with the generated α_k and τ.
         exact_tau = block.scheme.number("tau")
+        # the generated α_k (rounded to 12 digits) and τ
         alphas = [sympy.Rational(repr(round(a, 12))) for a in fsi_weights(n)]
-        linear = cycle_check(
-            block,
-            lambda a: fsi_step(a, exact_tau, alphas),
-            exact_tau,
-            rule=f"G(θ) = p_n(A(θ)), the {n}-step FSI recursion as generated",
-            name="FSI cycle (von Neumann)",
-            tau_name="τ",
-        )
-        if linear is not None:
-            return [linear]
-        explicit = Euler().checks(explicit_equivalent(block, exact_tau))
-        values = {
-            "cycle_time": Number.exact(exact_tau * (n * n + n) / 3),
-            "steps": Number.exact(n),
-        }
-        if freezes(block):
-            z = sympy.Symbol("z")
+
+        def polynomial(z: sympy.Symbol) -> sympy.Poly:
             one = sympy.Poly(1, z, domain=sympy.QQ)
             prev, poly = one, one  # the FSI recursion in z, as polynomials over Q
             for alpha in alphas:
                 step = sympy.Poly(1 - exact_tau * z, z, domain=sympy.QQ)
                 prev, poly = poly, poly * step * alpha + prev * (1 - alpha)
-            frozen = frozen_cycle_check(
-                block,
-                explicit,
-                poly,
-                z,
-                exact_tau,
-                name="FSI cycle (frozen diffusivity)",
-                tau_name="τ",
-                what=f"the {n}-step FSI recursion in A as generated",
-                values=values,
-            )
-            return [*explicit, frozen]
-        stable = all(c.status != "violated" for c in explicit)
-        nonlinear = bool(block.pde.functions)
-        return [
-            *explicit,
-            Check(
-                name="FSI cycle",
-                formula="α_k = (4k+2)/(2k+3); stable iff the explicit step τ is",
-                condition=f"n = {n}: cycle time τ (n² + n)/3 = {cycle_time(n, tau):.6g}",
-                status=("unverified" if nonlinear else "proven") if stable else "violated",
-                reason=(
-                    "FSI is FED in extrapolation form, whose cycle theorem holds for a fixed "
-                    "linear operator; this flux is nonlinear and recomputed at every step, "
-                    "and no theorem covers such a cycle."
-                    if stable and nonlinear
-                    else f"FSI is FED in extrapolation form: with the explicit step τ = "
-                    f"{num(tau)} stable, each cycle is."
-                    if stable
-                    else f"The explicit step τ = {num(tau)} already violates its bound."
-                ),
-                values=values,
-            ),
-        ]
+            return poly
 
-    def methods(self, block: Block, frame: Frame) -> list[list[str]]:
-        (u,) = frame.states
-        tau = literal(block.scheme.number("tau"))
-        alphas = tuple(round(a, 12) for a in fsi_weights(block.steps))
-        cycles = int(block.scheme.args["cycles"])
-        prev = f"{u}_prev"
-        if freezes(block):
-            return [
-                [f"alphas = {alphas!r}"],
-                *frozen_methods(block, frame, jacobi=False),
-                [
-                    f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
-                    f"    for _ in range({cycles}):  # FSI cycles of {block.steps} steps, "
-                    f"tau = {tau}",
-                    f"        g = self.diffusivity({u}, 0)  # frozen for the cycle",
-                    f"        {prev} = {u}",
-                    "        for alpha in self.alphas:",
-                    f"            explicit = {u} + {tau} * self.operator({u}, g, 0)",
-                    f"            {u}, {prev} = alpha * explicit + (1 - alpha) * {prev}, {u}",
-                    f"    return {u}",
-                ],
-            ]
-        return [
-            [f"alphas = {alphas!r}"],
-            [
-                f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
-                f"    for _ in range({cycles}):  # FSI cycles of {block.steps} steps, tau = {tau}",
-                f"        {prev} = {u}",
-                "        for j, alpha in enumerate(self.alphas):",
-                f"            explicit = {u} + {tau} * {frame.call(u, step_index(block))}",
-                f"            {u}, {prev} = alpha * explicit + (1 - alpha) * {prev}, {u}",
-                f"    return {u}",
-            ],
-        ]
+        def unfrozen(stable: bool, nonlinear: bool) -> tuple[str, str, str]:
+            return (
+                "α_k = (4k+2)/(2k+3); stable iff the explicit step τ is",
+                f"n = {n}: cycle time τ (n² + n)/3 = {cycle_time(n, tau):.6g}",
+                "FSI is FED in extrapolation form, whose cycle theorem holds for a fixed "
+                "linear operator; this flux is nonlinear and recomputed at every step, "
+                "and no theorem covers such a cycle."
+                if stable and nonlinear
+                else f"FSI is FED in extrapolation form: with the explicit step τ = "
+                f"{num(tau)} stable, each cycle is."
+                if stable
+                else f"The explicit step τ = {num(tau)} already violates its bound.",
+            )
+
+        return cycle_checks(
+            block,
+            exact_tau,
+            "FSI",
+            "τ",
+            linear=(
+                lambda a: fsi_step(a, exact_tau, alphas),
+                f"G(θ) = p_n(A(θ)), the {n}-step FSI recursion as generated",
+            ),
+            frozen=(polynomial, f"the {n}-step FSI recursion in A as generated"),
+            unfrozen=unfrozen,
+            values={
+                "cycle_time": Number.exact(exact_tau * (n * n + n) / 3),
+                "steps": Number.exact(n),
+            },
+        )
+
+    def update(self, block: Block) -> up.Update:
+        """`cycles` times from u₋ = u: u, u₋ ← α (u + τ f(u)) + (1 − α) u₋, u."""
+        (name,) = block.pde.states
+        alpha, explicit = up.Local("alpha"), up.Local("explicit")
+        prev, tau = up.Local(f"{name}_prev"), up.Number("tau")
+
+        def step(u: up.State, rhs: up.Expr) -> tuple[up.Assign, ...]:
+            return (
+                up.Assign((explicit,), (u + tau * rhs,)),
+                up.Assign((u, prev), (alpha * explicit + (1 - alpha) * prev, u)),
+            )
+
+        inner = CycleLoop(block, step, lambda u: (up.Assign((prev,), (u,)),))
+        return up.Update(
+            numbers={
+                "tau": value(block.scheme.number("tau")),
+                "alphas": tuple(round(a, 12) for a in fsi_weights(block.steps)),
+                "cycles": int(block.scheme.args["cycles"]),
+                "steps": block.steps,
+            },
+            body=(inner.loop(up.Number("alphas"), alpha),),
+            pieces=inner.pieces,
+        )

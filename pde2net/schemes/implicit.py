@@ -14,17 +14,16 @@ from pde2net.analysis.forms import SymmetricLayer, symmetric
 from pde2net.analysis.functions import flux_ratio
 from pde2net.analysis.report import Check, NormCondition, Number
 from pde2net.analysis.vonneumann import operator_norm_squared
-from pde2net.ir import Act, Block, Conv, ConvT, Stencil, StencilT
+from pde2net.ir import Act, Block, Conv, SquaredT, Stencil, StencilSquaredT
 from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
 from pde2net.schemes import register
-from pde2net.schemes.base import Frame, Scheme
-from pde2net.schemes.common import literal, num, step_index
+from pde2net.schemes import update as up
+from pde2net.schemes.base import Scheme, step_index, steps_arg, value
+from pde2net.schemes.common import num
 from pde2net.schemes.conditions import EUCLIDEAN, _flux_check, formula
 
 SOLVERS = ("fixed_point", "jacobi", "cg")
-G = sympy.Symbol("g")  # the frozen diffusivity in generated code
-V = sympy.Symbol("v")  # the iterate
 
 
 def form_of(block: Block) -> SymmetricLayer:
@@ -39,20 +38,23 @@ def form_of(block: Block) -> SymmetricLayer:
     return form
 
 
-def frozen_operator(block: Block) -> tuple[sympy.Expr, sympy.Expr, sympy.Expr]:
-    """(F(v) with G frozen, the argument s = K u of Φ, the diagonal of -F as (K∘K)' G)."""
+def frozen_operator(
+    block: Block, v: sympy.Symbol, g: sympy.Symbol
+) -> tuple[sympy.Expr, sympy.Expr, sympy.Expr]:
+    """(F(v) with the diffusivity frozen at g, the argument s = K u of Φ, the diagonal of
+    -F as c (K∘K)' g)."""
     (eq,) = block.pde.equations
     form = form_of(block)
     state = sympy.Symbol(form.operand)
     act = next(iter(eq.rhs.atoms(Act)), None)
     inner = act.operand if act is not None else None
-    lin = eq.rhs.subs(act, G * inner) if act is not None else eq.rhs
-    lin = lin.subs(state, V)
+    lin = eq.rhs.subs(act, g * inner) if act is not None else eq.rhs
+    lin = lin.subs(state, v)
     conv = next(a for a in eq.rhs.atoms(Conv, Stencil) if type(a) in (Conv, Stencil))
     if isinstance(conv, Stencil):
-        diag = StencilT(sympy.Symbol(conv.op + "__sq"), G, conv.groups)
+        diag = StencilSquaredT(sympy.Symbol(conv.op), g, conv.groups)
     else:
-        diag = ConvT(sympy.Symbol(conv.op + "__sq"), G)
+        diag = SquaredT(sympy.Symbol(conv.op), g)
     return lin, (inner if inner is not None else conv), form.coefficient * diag
 
 
@@ -65,7 +67,7 @@ class Implicit(Scheme):
         ArgSpec("tau", "positive", help="the time step; any size is stable"),
         ArgSpec("solver", "choice", "cg", choices=SOLVERS),
         ArgSpec("iterations", "posint", 10, help="solver iterations per time step"),
-        ArgSpec("steps", "posint", 1, help="time steps"),
+        steps_arg(help="time steps"),
         ArgSpec("shared", "bool", True, help="one set of weights for all time steps"),
     )
 
@@ -160,56 +162,35 @@ class Implicit(Scheme):
             requires=NormCondition.of((k,), "each", norm_bound),
         )
 
-    def methods(self, block: Block, frame: Frame) -> list[list[str]]:
-        (u,) = frame.states
+    def update(self, block: Block) -> up.Update:
+        """Each time step freezes g at u and solves (I - tau F_g) v = u by the solver."""
+        (name,) = block.pde.states
+        u, j, v, g = up.State(name), up.Local("j"), up.Local("v"), up.Local("g")
         solver = block.scheme.args["solver"]
-        tau = literal(block.scheme.number("tau"))
-        iterations = int(block.scheme.args["iterations"])
-        steps = block.steps
-        j = step_index(block)
-        dims = tuple(range(1, 2 + block.pde.dims))
-        body = {
-            "fixed_point": [
-                f"    for _ in range({iterations}):  # fixed point: v = u + tau F(v)",
-                f"        v = {u} + {tau} * self.operator(v, g, {j})",
-            ],
-            "jacobi": [
-                f"    d = 1 + {tau} * self.diagonal(g, {j})",
-                f"    for _ in range({iterations}):  # Jacobi on (I - tau F) v = u",
-                f"        v = v + ({u} - v + {tau} * self.operator(v, g, {j})) / d",
-            ],
-            "cg": [
-                f"    r = {u} - v + {tau} * self.operator(v, g, {j})",
-                "    p = r",
-                f"    rr = (r * r).sum(dim={dims!r}, keepdim=True)",
-                f"    for _ in range({iterations}):  # conjugate gradients on (I - tau F) v = u",
-                f"        ap = p - {tau} * self.operator(p, g, {j})",
-                f"        alpha = rr / (p * ap).sum(dim={dims!r}, keepdim=True).clamp_min(1e-30)",
-                "        v = v + alpha * p",
-                "        r = r - alpha * ap",
-                f"        rr_next = (r * r).sum(dim={dims!r}, keepdim=True)",
-                "        p = r + rr_next / rr.clamp_min(1e-30) * p",
-                "        rr = rr_next",
-            ],
-        }[solver]
-        methods = frozen_methods(block, frame, jacobi=solver == "jacobi")
-        return [
-            *methods,
-            [
-                f"def solve(self, {u}: torch.Tensor, j: int) -> torch.Tensor:",
-                f'    """One semi-implicit step: (I - tau F_g) v = {u}, g frozen at {u}."""',
-                f"    g = self.diffusivity({u}, j)",
-                f"    v = {u}",
-                *body,
-                "    return v",
-            ],
-            [
-                f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
-                f"    for j in range({steps}):  # semi-implicit, tau = {tau}, {solver}",
-                f"        {u} = self.solve({u}, {j})",
-                f"    return {u}",
-            ],
-        ]
+        pieces = FrozenPieces(block)
+        index = step_index(block, j)
+        tau = up.Number("tau")
+        apply = up.Lambda((v,), tau * up.Call(pieces.operator, (v, g, index)))
+        iterations = up.Number("iterations")
+        body: list[up.Stmt] = [up.Assign((g,), (up.Call(pieces.diffusivity, (u, index)),))]
+        if solver == "jacobi":
+            d = up.Local("d")
+            body.append(up.Assign((d,), (1 + tau * up.Call(pieces.diagonal, (g, index)),)))
+            solve = up.Call("jacobi", (apply, u, u, d, up.Num(1), iterations))
+        else:
+            name_ = "conjugate_gradients" if solver == "cg" else "fixed_point"
+            solve = up.Call(name_, (apply, u, u, iterations))
+        body.append(up.Assign((u,), (solve,)))
+        return up.Update(
+            numbers={
+                "tau": value(block.scheme.number("tau")),
+                "iterations": int(block.scheme.args["iterations"]),
+                "steps": block.steps,
+            },
+            body=(up.Loop(tuple(body), count=up.Number("steps"), index=j),),
+            pieces=pieces.used(jacobi=solver == "jacobi"),
+            helpers=("solvers",),
+        )
 
 
 def jacobi_check(
@@ -292,51 +273,51 @@ def _first_difference(block: Block, name: str) -> bool:
     )
 
 
-def frozen_methods(block: Block, frame: Frame, jacobi: bool) -> list[list[str]]:
-    """`diffusivity`, `operator` (and `diagonal` for Jacobi smoothing) of a block whose
-    equation is dt(u) = -c K' Φ(K u): the lagged-diffusivity linear system's pieces."""
-    (u,) = frame.states
-    lin, inner, diag = frozen_operator(block)
-    form = form_of(block)
-    fn = form.function
-    slope0 = sympy.diff(fn.expr, fn.var).subs(fn.var, 0)
-    safe = sympy.Symbol("safe")
-    ratio = Act(sympy.Symbol(fn.name), safe) / safe
-    diffusivity = frame.render(
-        "diffusivity",
-        f"{u}: torch.Tensor, j: int",
-        "The lagged diffusivity g = phi(s)/s at s = K u (phi'(0) where s = 0).",
-        inner,
-        {},
-    )
-    s_line = diffusivity.pop()
-    s_code = s_line.split("return ", 1)[1]
-    if fn.name not in block.pde.functions:  # no flux: the system is linear, g = 1
-        diffusivity += [f"    return torch.ones_like({s_code})"]
-    else:
-        ratio_code = frame.render("_", "", "", ratio, {"safe": "safe"})[-1].split("return ", 1)[1]
-        diffusivity += [
-            f"    s = {s_code}",
-            "    small = s.abs() <= 1e-6",
-            "    safe = torch.where(small, torch.ones_like(s), s)",
-            f"    return torch.where(small, torch.full_like(s, {float(slope0)!r}), {ratio_code})",
-        ]
-    operator = frame.render(
-        "operator",
-        "v: torch.Tensor, g: torch.Tensor, j: int",
-        "The right-hand side with the diffusivity g frozen: linear in v.",
-        lin,
-        {"v": "v", "g": "g"},
-    )
-    methods = [diffusivity, operator]
-    if jacobi:
-        methods.append(
-            frame.render(
-                "diagonal",
-                "g: torch.Tensor, j: int",
-                "The diagonal of -operator(., g): (K*K)' g.",
-                diag,
-                {"g": "g"},
+class FrozenPieces:
+    """`diffusivity`, `operator` and `diagonal` of a block whose equation is
+    dt(u) = -c K' Φ(K u): the lagged-diffusivity linear system's pieces, as data."""
+
+    def __init__(self, block: Block) -> None:
+        (name,) = block.pde.states
+        u = up.State(name)
+        v, g, s = up.Local("v"), up.Local("g"), up.Local("s")
+        lin, inner, diag = frozen_operator(block, v.symbol, g.symbol)
+        fn = form_of(block).function
+        if fn.name not in block.pde.functions:  # no flux: the system is linear, g = 1
+            body: tuple[up.Stmt, ...] = (up.Return(up.Call("ones_like", (up.Math(inner),))),)
+        else:
+            slope0 = float(sympy.diff(fn.expr, fn.var).subs(fn.var, 0))
+            small, safe = up.Local("small"), up.Local("safe")
+            ratio = Act(sympy.Symbol(fn.name), safe.symbol) / safe.symbol
+            body = (
+                up.Assign((s,), (up.Math(inner),)),
+                up.Assign((small,), (up.Call("abs", (s,)) <= 1e-6,)),
+                up.Assign((safe,), (up.Call("where", (small, up.Call("ones_like", (s,)), s)),)),
+                up.Return(
+                    up.Call(
+                        "where", (small, up.Call("full_like", (s, up.Num(slope0))), up.Math(ratio))
+                    )
+                ),
             )
+        j = up.Local("j")
+        self.diffusivity = up.Piece(
+            "diffusivity",
+            (u, j),
+            "The lagged diffusivity g = phi(s)/s at s = K u (phi'(0) where s = 0).",
+            body,
         )
-    return methods
+        self.operator = up.Piece(
+            "operator",
+            (v, g, j),
+            "The right-hand side with the diffusivity g frozen: linear in v.",
+            (up.Return(up.Math(lin)),),
+        )
+        self.diagonal = up.Piece(
+            "diagonal",
+            (g, j),
+            "The diagonal of -operator(., g): (K*K)' g.",
+            (up.Return(up.Math(diag)),),
+        )
+
+    def used(self, jacobi: bool) -> tuple[up.Piece, ...]:
+        return (self.diffusivity, self.operator) + ((self.diagonal,) if jacobi else ())

@@ -12,25 +12,25 @@ from __future__ import annotations
 import sympy
 
 from pde2net.analysis.forms import SymmetricLayer, symmetric
-from pde2net.analysis.functions import number, shown, slopes, usable_bound
+from pde2net.analysis.functions import number, slopes
 from pde2net.analysis.report import Check, NormCondition, Number
 from pde2net.ir import Block
 from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
 from pde2net.schemes import register
-from pde2net.schemes.base import Frame, Scheme
+from pde2net.schemes import update as up
+from pde2net.schemes.base import ENFORCE, SHARED, H, Scheme, step_index, steps_arg, value
 from pde2net.schemes.common import (
     LIPSCHITZ,
     anti_dissipative,
-    literal,
+    learned_step,
     num,
     reversibility,
-    step_index,
     structure_unknown,
     theorem2_check,
 )
 from pde2net.schemes.conditions import von_neumann
-from pde2net.schemes.norms import normalised_step
+from pde2net.schemes.norms import step_slopes
 
 
 @register
@@ -40,10 +40,10 @@ class Leapfrog(Scheme):
     order = 2
     reversible = True
     arguments = (
-        ArgSpec("h", "positive", help="the step size, e.g. h = 1", aliases=("tau",)),
-        ArgSpec("steps", "posint", 1),
-        ArgSpec("shared", "bool", False, help="one set of weights for all steps"),
-        ArgSpec("enforce", "bool", False, help="keep the step condition true by construction"),
+        H,
+        steps_arg(),
+        SHARED,
+        ENFORCE,
         ArgSpec(
             "start",
             "choice",
@@ -80,20 +80,9 @@ class Leapfrog(Scheme):
         ]
 
     def _step(self, block: Block, form: SymmetricLayer, h: sympy.Expr) -> Check:
-        if form.norm:
-            return normalised_step(block, form, "leapfrog step", "h · √(L_σ) · ‖K‖₂ ≤ 2")
-        fn = form.function
-        s = slopes(fn, block.pde.params)
-        unusable = usable_bound(s, "L_σ = sup σ'")
-        if unusable:
-            return Check(
-                name="leapfrog step",
-                formula="h · √(L_σ) · ‖K‖₂ ≤ 2",
-                condition=f"L_σ = {shown(s.high, s.kind)}",
-                status="conditional" if s.depends_on and not s.uniform else "unverified",
-                reason=f"{unusable[0].upper()}{unusable[1:]}.",
-                notion=LIPSCHITZ,
-            )
+        s, settled = step_slopes(block, form, "leapfrog step", "h · √(L_σ) · ‖K‖₂ ≤ 2")
+        if settled is not None or s is None:
+            return settled
         lip = s.high
         k = form.weight
         each = f"‖{k}_j‖₂" if block.copies > 1 else f"‖{k}‖₂"
@@ -116,79 +105,48 @@ class Leapfrog(Scheme):
             )
         root = num(sympy.sqrt(c * lip))
         plugged = f"{num(h)} · {root} · {each} ≤ 2, i.e. {each} ≤ {num(bound)}"
-        enforced = bool(block.scheme.args.get("enforce"))
-        return Check(
-            name="leapfrog step",
-            formula=formula,
-            condition=plugged,
-            status="enforced" if enforced else "conditional",
-            reason=(
-                f"The generated module rescales {k} so that ‖{k}‖₂ ≤ {num(bound)}."
-                if enforced
-                else f"{k} is learned: the linearised leapfrog step is stable while "
-                f"{each} ≤ {num(bound)} (h² ρ(K'K) L_σ ≤ 4)."
+        return learned_step(
+            block,
+            "leapfrog step",
+            formula,
+            plugged,
+            (
+                f"The generated module rescales {k} so that ‖{k}‖₂ ≤ {num(bound)}.",
+                f"{k} is learned: the linearised leapfrog step is stable while "
+                f"{each} ≤ {num(bound)} (h² ρ(K'K) L_σ ≤ 4).",
             ),
-            notion=LIPSCHITZ,
-            margin=1.0 if enforced else None,
-            values=values,
-            requires=NormCondition.of((k,), "each", bound),
+            values,
+            NormCondition.of((k,), "each", bound),
         )
 
-    def methods(self, block: Block, frame: Frame) -> list[list[str]]:
-        (u,) = frame.states
-        prev = f"{u}_prev"
-        h = block.scheme.number("h")
-        h2 = "" if h == 1 else f"{literal(h**2)} * "
-        index = step_index(block)
-        steps = block.steps
-        pair = "tuple[torch.Tensor, torch.Tensor]"
+    def update(self, block: Block) -> up.Update:
+        """u₊ = 2u − u₋ + h² f(u) on the pair (u, u₋), and its exact inverse."""
+        (name,) = block.pde.states
+        u, prev, j = up.State(name), up.Local(f"{name}_prev"), up.Local("j")
+        h = up.Number("h")
+        index = step_index(block, j)
         if block.scheme.args.get("start", "euler") == "taylor":
-            half = "" if h**2 / 2 == 1 else f"{literal(h**2 / 2)} * "
-            start = [
-                f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
-                f'    """Leapfrog from rest, Taylor start: {u}_-1 = {u} + h²/2 f({u}), so the '
-                f'first step is {u}_1 = {u} + h²/2 f({u})."""',
-                f"    return self.forward_pair({u}, {u} + {half}{frame.call(u, '0')})[0]",
-            ]
+            start = u + h * h / 2 * up.Rhs(name, up.Num(0))
+            how = f"{name}_prev = {name} + h²/2 f({name}), so the first step is Taylor's"
         else:
-            start = [
-                f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
-                f'    """Leapfrog from rest: the step before the first is {u} itself."""',
-                f"    return self.forward_pair({u}, {u})[0]",
-            ]
-        return [
-            [
-                f"def step(self, state: {pair}, j: int) -> {pair}:",
-                f'    """One leapfrog step: ({u}_k, {u}_k-1) -> ({u}_k+1, {u}_k)."""',
-                f"    {u}, {prev} = state",
-                f"    return 2 * {u} - {prev} + {h2}{frame.call(u, index)}, {u}",
-            ],
-            [
-                f"def unstep(self, state: {pair}, j: int) -> {pair}:",
-                f'    """The step backwards: ({u}_k+1, {u}_k) -> ({u}_k, {u}_k-1)."""',
-                f"    {u}, {prev} = state",
-                f"    return {prev}, 2 * {prev} - {u} + {h2}{frame.call(u, index, args=prev)}",
-            ],
-            start,
-            [
-                f"def forward_pair(self, {u}: torch.Tensor, {prev}: torch.Tensor) -> {pair}:",
-                f'    """{steps} leapfrog steps (h = {num(h)}) from ({u}_0, {u}_-1);'
-                f' returns ({u}_N, {u}_N-1)."""',
-                f"    state = ({u}, {prev})",
-                *frame.reversible_branch("state", steps),
-                f"    for j in range({steps}):",
-                "        state = self.step(state, j)",
-                "    return state",
-            ],
-            [
-                f"def inverse(self, {u}: torch.Tensor, {prev}: torch.Tensor) -> {pair}:",
-                f'    """Runs the steps backwards: ({u}_N, {u}_N-1) -> ({u}_0, {u}_-1)."""',
-                f"    state = ({u}, {prev})",
-                f"    for j in reversed(range({steps})):",
-                "        state = self.unstep(state, j)",
-                "    return state",
-            ],
-        ]
+            start, how = u, f"{name}_prev = {name}: the step before the first is the input"
+        return up.Update(
+            numbers={"h": value(block.scheme.number("h")), "steps": block.steps},
+            reversible=up.Reversible(
+                extra=(prev,),
+                start=(up.Assign((prev,), (start,)),),
+                step=(up.Assign((u, prev), (2 * u - prev + h * h * up.Rhs(name, index), u)),),
+                unstep=(
+                    up.Assign(
+                        (u, prev), (prev, 2 * prev - u + h * h * up.Rhs(name, index, (prev,)))
+                    ),
+                ),
+                index=j,
+                doc=f"One leapfrog step: ({name}_k, {name}_k-1) -> ({name}_k+1, {name}_k); "
+                f"from rest, {how}.",
+                undoc=f"The step backwards: ({name}_k+1, {name}_k) -> ({name}_k, {name}_k-1).",
+            ),
+        )
 
 
 def _norm_bound(form: SymmetricLayer, h: sympy.Expr, params=None) -> sympy.Expr | None:

@@ -18,13 +18,14 @@ from pde2net.ir import Block
 from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
 from pde2net.schemes import register
-from pde2net.schemes.base import Frame, Scheme
-from pde2net.schemes.common import literal, num
+from pde2net.schemes import update as up
+from pde2net.schemes.base import Scheme, steps_arg, value
+from pde2net.schemes.common import num
 from pde2net.schemes.implicit import (
+    FrozenPieces,
     Implicit,
     _first_difference,
     form_of,
-    frozen_methods,
     jacobi_check,
 )
 
@@ -36,7 +37,7 @@ class Multigrid(Scheme):
     name = "multigrid"
     title = "multigrid V-cycle (U-net)"
     order = 1
-    helpers = ("stencil", "multigrid")
+    summed_counts = ("pre", "post", "coarse")
     arguments = (
         ArgSpec("tau", "positive", help="the time step of the implicit system"),
         ArgSpec("levels", "posint", 3, help="grid levels (U-net depth)"),
@@ -46,14 +47,14 @@ class Multigrid(Scheme):
         ArgSpec("cycle", "choice", "V", choices=("V",)),
         ArgSpec("omega", "positive", sympy.Rational(2, 3), help="Jacobi damping"),
         ArgSpec("coarse", "posint", 16, help="conjugate-gradient steps on the coarsest grid"),
-        ArgSpec("steps", "posint", 1, help="time steps"),
+        steps_arg(help="time steps"),
         ArgSpec("shared", "bool", True, help="one set of weights for all time steps"),
     )
 
     def validate(self, block: Block) -> None:
         super().validate(block)
         form_of(block)
-        factor = 2 ** (int(block.scheme.args["levels"]) - 1)
+        factor = self.size_factor(block)
         bad = [n for n in block.shape[1:] if n % factor]
         if bad:
             raise SpecError(
@@ -76,24 +77,23 @@ class Multigrid(Scheme):
             smoother = jacobi_check(
                 block, system, tau, omega, tuple(range(levels - 1)), "multigrid smoother"
             )
-        elif form.stencil and _first_difference(block, form.weight) and 0 < omega <= 1:
+        else:
+            laplacian = form.stencil and _first_difference(block, form.weight) and 0 < omega <= 1
+            depends = "the learned K" if not form.stencil else "the frozen diffusivity"
             smoother = Check(
                 name="multigrid smoother",
                 formula="damped Jacobi converges iff 0 < ω < 2/λ_max(D⁻¹A)",
-                condition=f"ω = {num(omega)} ≤ 1; {shape}",
-                status="proven",
+                condition=f"ω = {num(omega)} ≤ 1; {shape}"
+                if laplacian
+                else f"ω = {num(omega)}; λ_max(D⁻¹A) depends on {depends}",
+                status="proven"
+                if laplacian
+                else ("conditional" if not form.stencil else "unverified"),
                 reason="A = I + τ D' G D with D a first difference and G ≥ 0: 2 diag(A) − A "
                 "is I + τ times a signless Laplacian, positive definite, so λ(D⁻¹A) ∈ (0, 2) "
-                "and every ω ∈ (0, 1] converges.",
-            )
-        else:
-            smoother = Check(
-                name="multigrid smoother",
-                formula="damped Jacobi converges iff 0 < ω < 2/λ_max(D⁻¹A)",
-                condition=f"ω = {num(omega)}; λ_max(D⁻¹A) depends on "
-                + ("the learned K" if not form.stencil else "the frozen diffusivity"),
-                status="conditional" if not form.stencil else "unverified",
-                reason="λ_max(D⁻¹A) is not known in advance for this operator, so the "
+                "and every ω ∈ (0, 1] converges."
+                if laplacian
+                else "λ_max(D⁻¹A) is not known in advance for this operator, so the "
                 "smoother's convergence (ω < 2/λ_max) is not decided.",
             )
         cycle = Check(
@@ -107,81 +107,80 @@ class Multigrid(Scheme):
         )
         return [step, smoother, cycle]
 
-    def init_lines(self, block: Block) -> list[str]:
+    def size_factor(self, block: Block) -> int:
+        return 2 ** (int(block.scheme.args["levels"]) - 1)
+
+    def update(self, block: Block) -> up.Update:
+        """`steps` times: freeze g at u, then `cycles` V-cycles on (I - tau F_g) v = u."""
+        (name,) = block.pde.states
+        args = block.scheme.args
+        u, g, v = up.State(name), up.Local("g"), up.Local("v")
+        w, gl, level = up.Local("w"), up.Local("g"), up.Local("level")
+        pieces = FrozenPieces(block)
+        scale = up.Number("tau") * up.Num(0.25) ** level
+        operator = up.Piece(
+            "level_operator",
+            (w, gl, level),
+            "tau F_g(w) on grid `level` (spacing 2^level h: F scales by 4^-level).",
+            (up.Return(scale * up.Call(pieces.operator, (w, gl, up.Num(0)))),),
+        )
+        b, x, gx, lx = up.Local("b"), up.Local("v"), up.Local("g"), up.Local("level")
+        diagonal = up.Lambda(
+            (gx, lx),
+            up.Number("tau") * up.Num(0.25) ** lx * up.Call(pieces.diagonal, (gx, up.Num(0))),
+        )
+        vcycle = up.Piece(
+            "vcycle",
+            (x, b, gx),
+            "One V-cycle on (I - tau F_g) v = b: the U-net.",
+            (
+                up.Return(
+                    up.Call(
+                        "vcycle",
+                        (
+                            up.Ref(operator),
+                            diagonal,
+                            x,
+                            b,
+                            gx,
+                            up.Buffer("transfer"),
+                            up.Number("vcycle_shape"),
+                        ),
+                    )
+                ),
+            ),
+            index=False,
+        )
+        cycle = up.Call(vcycle, (v, u, g))
         kernel = list(TRANSFER)
         if block.pde.dims == 2:
             kernel = [[a * b for b in TRANSFER] for a in TRANSFER]
-        shape = (1, 1) + (4,) * block.pde.dims
-        return [f'self.register_buffer("transfer", torch.tensor({kernel!r}).view{shape!r})']
-
-    def methods(self, block: Block, frame: Frame) -> list[list[str]]:
-        (u,) = frame.states
-        args = block.scheme.args
-        tau = literal(block.scheme.number("tau"))
-        levels = int(args["levels"])
-        omega = repr(float(args["omega"]))
-        c = frame.channels[0]
-        dims = tuple(range(1, 2 + block.pde.dims))
-        return [
-            *frozen_methods(block, frame, jacobi=True),
-            [
-                "def matvec(self, v: torch.Tensor, g: torch.Tensor, level: int) -> torch.Tensor:",
-                '    """A v = v - tau F_g(v) on grid `level` (spacing 2^level h: F scales by 4^-level)."""',
-                f"    return v - {tau} * 0.25**level * self.operator(v, g, 0)",
-            ],
-            [
-                "def smooth(",
-                "    self, v: torch.Tensor, b: torch.Tensor, g: torch.Tensor, level: int, n: int",
-                ") -> torch.Tensor:",
-                '    """n damped-Jacobi steps on A v = b: residual diffusion blocks."""',
-                f"    d = 1 + {tau} * 0.25**level * self.diagonal(g, 0)",
-                "    for _ in range(n):",
-                f"        v = v + {omega} * (b - self.matvec(v, g, level)) / d",
-                "    return v",
-            ],
-            [
-                "def coarse_solve(",
-                "    self, v: torch.Tensor, b: torch.Tensor, g: torch.Tensor, level: int, n: int",
-                ") -> torch.Tensor:",
-                '    """n conjugate-gradient steps on A v = b: the solve on the coarsest grid."""',
-                "    r = b - self.matvec(v, g, level)",
-                "    p = r",
-                f"    rr = (r * r).sum(dim={dims!r}, keepdim=True)",
-                "    for _ in range(n):",
-                "        ap = self.matvec(p, g, level)",
-                f"        alpha = rr / (p * ap).sum(dim={dims!r}, keepdim=True).clamp_min(1e-30)",
-                "        v = v + alpha * p",
-                "        r = r - alpha * ap",
-                f"        rr_next = (r * r).sum(dim={dims!r}, keepdim=True)",
-                "        p = r + rr_next / rr.clamp_min(1e-30) * p",
-                "        rr = rr_next",
-                "    return v",
-            ],
-            [
-                "def vcycle(",
-                "    self, v: torch.Tensor, b: torch.Tensor, g: torch.Tensor, level: int = 0",
-                ") -> torch.Tensor:",
-                '    """One V-cycle on A v = b: the U-net from `level` down."""',
-                f"    if level == {levels - 1}:",
-                f"        return self.coarse_solve(v, b, g, level, {int(args['coarse'])})",
-                f"    v = self.smooth(v, b, g, level, {int(args['pre'])})",
-                f"    residual = restrict(b - self.matvec(v, g, level), self.transfer, {c})",
-                "    coarse_g = coarsen(g)",
-                "    correction = self.vcycle(torch.zeros_like(residual), residual, coarse_g, level + 1)",
-                f"    v = v + prolong(correction, self.transfer, {c})",
-                f"    return self.smooth(v, b, g, level, {int(args['post'])})",
-            ],
-            [
-                f"def forward(self, {u}: torch.Tensor) -> torch.Tensor:",
-                f"    for _ in range({block.steps}):  # semi-implicit steps, tau = {tau}",
-                f"        g = self.diffusivity({u}, 0)",
-                f"        v = {u}",
-                f"        for _ in range({int(args['cycles'])}):",
-                f"            v = self.vcycle(v, {u}, g)",
-                f"        {u} = v",
-                f"    return {u}",
-            ],
-        ]
+        shape = (
+            int(args["levels"]),
+            int(args["pre"]),
+            int(args["post"]),
+            value(block.scheme.number("omega")),
+            int(args["coarse"]),
+            block.shape[0],
+        )
+        body = (
+            up.Assign((g,), (up.Call(pieces.diffusivity, (u, up.Num(0))),)),
+            up.Assign((v,), (u,)),
+            up.Loop((up.Assign((v,), (cycle,)),), count=up.Number("cycles")),
+            up.Assign((u,), (v,)),
+        )
+        return up.Update(
+            numbers={
+                "tau": value(block.scheme.number("tau")),
+                "vcycle_shape": shape,
+                "cycles": int(args["cycles"]),
+                "steps": block.steps,
+            },
+            body=(up.Loop(body, count=up.Number("steps")),),
+            pieces=(*pieces.used(jacobi=True), operator, vcycle),
+            buffers={"transfer": (kernel, (1, 1) + (4,) * block.pde.dims)},
+            helpers=("stencil", "multigrid", "solvers"),
+        )
 
 
 def _as_implicit(block: Block) -> Block:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import sympy
 
 from pde2net.analysis.forms import SymmetricLayer
+from pde2net.analysis.functions import Slopes, slopes
 from pde2net.analysis.report import Check, Number
 from pde2net.ir import Block, NormDecl
-from pde2net.schemes.common import num
+from pde2net.schemes.common import num, unusable_slope
 
 
 def norm_lipschitz(decl: NormDecl) -> tuple[sympy.Expr, str]:
@@ -60,3 +61,14 @@ def normalised_step(block: Block, form: SymmetricLayer, name: str, formula: str)
         f"per step.{note}",
         values={"L_norm_at_init": Number.exact(lip)},
     )
+
+
+def step_slopes(
+    block: Block, form: SymmetricLayer, name: str, formula: str
+) -> tuple[Slopes | None, Check | None]:
+    """σ's slopes for a step check, or the check that settles it first: the normalised
+    step when a norm sits inside σ, or why sup σ' cannot bound the step."""
+    if form.norm:
+        return None, normalised_step(block, form, name, formula)
+    s = slopes(form.function, block.pde.params)
+    return s, unusable_slope(s, name, formula)

@@ -7,21 +7,21 @@ from __future__ import annotations
 import sympy
 
 from pde2net.analysis.forms import SymmetricLayer, states_used, symmetric
-from pde2net.analysis.functions import number, shown, slopes, usable_bound
+from pde2net.analysis.functions import number, slopes
 from pde2net.analysis.report import Check, NormCondition, Number
 from pde2net.ir import Block
-from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
 from pde2net.schemes import register
-from pde2net.schemes.base import Frame, Scheme
+from pde2net.schemes import update as up
+from pde2net.schemes.base import ENFORCE, SHARED, H, Scheme, step_index, steps_arg, value
 from pde2net.schemes.common import (
     LIPSCHITZ,
-    literal,
+    learned_step,
     monotone_check,
     num,
     reversibility,
-    step_index,
     structure_unknown,
+    unusable_slope,
 )
 from pde2net.schemes.conditions import von_neumann
 from pde2net.schemes.norms import normalised_step
@@ -33,12 +33,7 @@ class Verlet(Scheme):
     title = "Verlet"
     order = 1
     reversible = True
-    arguments = (
-        ArgSpec("h", "positive", help="the step size, e.g. h = 1", aliases=("tau",)),
-        ArgSpec("steps", "posint", 1),
-        ArgSpec("shared", "bool", False, help="one set of weights for all steps"),
-        ArgSpec("enforce", "bool", False, help="keep the step condition true by construction"),
-    )
+    arguments = (H, steps_arg(), SHARED, ENFORCE)
 
     def validate(self, block: Block) -> None:
         super().validate(block)
@@ -103,16 +98,9 @@ class Verlet(Scheme):
                 return normalised_step(block, form, "Verlet step", "h · L_σ · ‖K₁‖₂ ‖K₂‖₂ ≤ 2")
         s1, s2 = slopes(first.function, block.pde.params), slopes(second.function, block.pde.params)
         for s in (s1, s2):
-            unusable = usable_bound(s, "L_σ = sup σ'")
-            if unusable:
-                return Check(
-                    name="Verlet step",
-                    formula="h · L_σ · ‖K₁‖₂ ‖K₂‖₂ ≤ 2",
-                    condition=f"L_σ = {shown(s.high, s.kind)}",
-                    status="conditional" if s.depends_on and not s.uniform else "unverified",
-                    reason=f"{unusable[0].upper()}{unusable[1:]}.",
-                    notion=LIPSCHITZ,
-                )
+            refused = unusable_slope(s, "Verlet step", "h · L_σ · ‖K₁‖₂ ‖K₂‖₂ ≤ 2")
+            if refused is not None:
+                return refused
         l1, l2 = s1.high, s2.high
         lip = sympy.sqrt(first.coefficient * l1 * second.coefficient * l2)
         k1, k2 = first.weight, second.weight
@@ -139,71 +127,36 @@ class Verlet(Scheme):
         product = 2 / (h * lip)
         each = sympy.sqrt(product)
         plugged = f"{num(h)} · {num(lip)} · {norms} ≤ 2, i.e. {norms} ≤ {num(product)}"
-        enforced = bool(block.scheme.args.get("enforce"))
-        return Check(
-            name="Verlet step",
-            formula=formula,
-            condition=plugged,
-            status="enforced" if enforced else "conditional",
-            reason=(
+        return learned_step(
+            block,
+            "Verlet step",
+            formula,
+            plugged,
+            (
                 f"The generated module rescales {k1} and {k2} so that each has "
-                f"‖·‖₂ ≤ {num(each)}, hence the product is at most {num(product)}."
-                if enforced
-                else f"{k1} and {k2} are learned: the linearised Verlet step is stable "
-                f"while {norms} ≤ {num(product)} (h² ρ(K₁'K₁ K₂'K₂) ≤ 4)."
+                f"‖·‖₂ ≤ {num(each)}, hence the product is at most {num(product)}.",
+                f"{k1} and {k2} are learned: the linearised Verlet step is stable "
+                f"while {norms} ≤ {num(product)} (h² ρ(K₁'K₁ K₂'K₂) ≤ 4).",
             ),
-            notion=LIPSCHITZ,
-            margin=1.0 if enforced else None,
-            values=values,
-            requires=NormCondition.of((k1, k2), "product", product),
+            values,
+            NormCondition.of((k1, k2), "product", product),
         )
 
-    def methods(self, block: Block, frame: Frame) -> list[list[str]]:
-        y, z = frame.states
-        h = literal(block.scheme.number("h"))
-        step = "" if h == "1" else f"{h} * "
-        index = step_index(block)
-        steps = block.steps
-        pair = "tuple[torch.Tensor, torch.Tensor]"
-        split = f"tuple(torch.split(x, {list(frame.channels)!r}, dim=1))"
-        return [
-            [
-                f"def step(self, state: {pair}, j: int) -> {pair}:",
-                f'    """One Verlet step (h = {h}): {y} first, then {z} with the new {y}."""',
-                f"    {y}, {z} = state",
-                f"    {y} = {y} + {step}{frame.call(y, index)}",
-                f"    {z} = {z} + {step}{frame.call(z, index)}",
-                f"    return {y}, {z}",
-            ],
-            [
-                f"def unstep(self, state: {pair}, j: int) -> {pair}:",
-                '    """The step backwards: undo the update of {z}, then of {y}."""'.replace(
-                    "{z}", z
-                ).replace("{y}", y),
-                f"    {y}, {z} = state",
-                f"    {z} = {z} - {step}{frame.call(z, index)}",
-                f"    {y} = {y} - {step}{frame.call(y, index)}",
-                f"    return {y}, {z}",
-            ],
-            [
-                "def forward(self, x: torch.Tensor) -> torch.Tensor:",
-                f"    state = {split}",
-                *[
-                    line.replace(
-                        "return reversible_steps", "return torch.cat(reversible_steps"
-                    ).replace(f", {steps})", f", {steps}), dim=1)")
-                    for line in frame.reversible_branch("state", steps)
-                ],
-                f"    for j in range({steps}):",
-                "        state = self.step(state, j)",
-                "    return torch.cat(state, dim=1)",
-            ],
-            [
-                "def inverse(self, x: torch.Tensor) -> torch.Tensor:",
-                '    """Runs the steps backwards: reconstructs the input from the output."""',
-                f"    state = {split}",
-                f"    for j in reversed(range({steps})):",
-                "        state = self.unstep(state, j)",
-                "    return torch.cat(state, dim=1)",
-            ],
-        ]
+    def update(self, block: Block) -> up.Update:
+        """y ← y + h f(z), then z ← z + h g(y) with the new y; undone in reverse order."""
+        y, z = (up.State(s) for s in block.pde.states)
+        j, h = up.Local("j"), up.Number("h")
+        index = step_index(block, j)
+        fy, fz = up.Rhs(y.name, index), up.Rhs(z.name, index)
+        return up.Update(
+            numbers={"h": value(block.scheme.number("h")), "steps": block.steps},
+            reversible=up.Reversible(
+                extra=(),
+                start=(),
+                step=(up.Assign((y,), (y + h * fy,)), up.Assign((z,), (z + h * fz,))),
+                unstep=(up.Assign((z,), (z - h * fz,)), up.Assign((y,), (y - h * fy,))),
+                index=j,
+                doc=f"One Verlet step: {y.name} first, then {z.name} with the new {y.name}.",
+                undoc=f"The step backwards: undo the update of {z.name}, then of {y.name}.",
+            ),
+        )

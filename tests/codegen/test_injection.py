@@ -63,9 +63,9 @@ HOSTILE = [
     "training", "parameters", "state_dict", "register_buffer", "K_bias", "K_bound",
     "lam_raw",
 ]  # fmt: skip
-# An activation used as a network layer becomes a module-level function: it must not be
-# `x` (the network's forward variable) or a generated class name (Net for `network net`,
-# Block4 for `block(4)`): names.function_name. (Found by these tests.)
+# An activation used as a network layer becomes a module-level function: it must not
+# capture `x` (the network's forward variable) or a generated class name (Net for
+# `network net`, Block for `block(4)`); codegen.names.Namer keeps them apart.
 LAYER_COLLISIONS = {("fn", "x"), ("fn", "Net"), ("fn", "Block4")}
 
 

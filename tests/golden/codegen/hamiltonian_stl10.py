@@ -40,19 +40,35 @@ class TVNorm(nn.Module):
         return u * self.weight.view(shape) + self.bias.view(shape)
 
 
-class Hamiltonian16(nn.Module):
-    """pde hamiltonian(c = 16), stepped by verlet(h = 1, steps = 3).
+class Hamiltonian(nn.Module):
+    """pde hamiltonian(c) stepped by verlet.
 
     dt(y) = -K1' relu(N1(K1 z))
     dt(z) = K2' relu(N2(K2 y))
+
+    Stability, from the analysis report:
+    - block1 (c = 16), block2 (c = 32), block3 (c = 64), block4 (c = 128), by verlet(h =
+      1, steps = 3): unverified: N1 = tvnorm(ε = 0.001): L_N = max|w| / √ε = 31.6228 at
+      initialisation; no step condition covers σ(N(·))
     """
 
-    def __init__(self) -> None:
+    def __init__(self, c: int, h: int, steps: int) -> None:
         super().__init__()
-        self.K1 = nn.ParameterList(conv_weight(8, 8, 3, 3) for _ in range(3))
-        self.K2 = nn.ParameterList(conv_weight(8, 8, 3, 3) for _ in range(3))
-        self.N1 = nn.ModuleList(TVNorm(8, eps=0.001, affine=True) for _ in range(3))
-        self.N2 = nn.ModuleList(TVNorm(8, eps=0.001, affine=True) for _ in range(3))
+        self.h = h
+        self.steps = steps
+        self.sizes = [c // 2, c // 2]
+        self.K1 = nn.ParameterList(
+            [conv_weight(c // 2, c // 2, 3, 3) for _ in range(steps)]
+        )
+        self.K2 = nn.ParameterList(
+            [conv_weight(c // 2, c // 2, 3, 3) for _ in range(steps)]
+        )
+        self.N1 = nn.ModuleList(
+            [TVNorm(c // 2, eps=0.001, affine=True) for _ in range(steps)]
+        )
+        self.N2 = nn.ModuleList(
+            [TVNorm(c // 2, eps=0.001, affine=True) for _ in range(steps)]
+        )
 
     def f_y(self, y: torch.Tensor, z: torch.Tensor, j: int) -> torch.Tensor:
         """dt(y) = -K1' relu(N1(K1 z)), with the weights of step j."""
@@ -73,219 +89,37 @@ class Hamiltonian16(nn.Module):
     def step(
         self, state: tuple[torch.Tensor, torch.Tensor], j: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One Verlet step (h = 1): y first, then z with the new y."""
+        """One Verlet step: y first, then z with the new y."""
         y, z = state
-        y = y + self.f_y(y, z, j)
-        z = z + self.f_z(y, z, j)
-        return y, z
+        y = y + self.h * self.f_y(y, z, j)
+        z = z + self.h * self.f_z(y, z, j)
+        return (y, z)
 
     def unstep(
         self, state: tuple[torch.Tensor, torch.Tensor], j: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The step backwards: undo the update of z, then of y."""
         y, z = state
-        z = z - self.f_z(y, z, j)
-        y = y - self.f_y(y, z, j)
-        return y, z
+        z = z - self.h * self.f_z(y, z, j)
+        y = y - self.h * self.f_y(y, z, j)
+        return (y, z)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        state = tuple(torch.split(x, [8, 8], dim=1))
-        for j in range(3):
+        y, z = torch.split(x, self.sizes, dim=1)
+        state = (y, z)
+        for j in range(self.steps):
             state = self.step(state, j)
-        return torch.cat(state, dim=1)
+        y, z = state
+        return torch.cat([y, z], dim=1)
 
     def inverse(self, x: torch.Tensor) -> torch.Tensor:
         """Runs the steps backwards: reconstructs the input from the output."""
-        state = tuple(torch.split(x, [8, 8], dim=1))
-        for j in reversed(range(3)):
+        y, z = torch.split(x, self.sizes, dim=1)
+        state = (y, z)
+        for j in reversed(range(self.steps)):
             state = self.unstep(state, j)
-        return torch.cat(state, dim=1)
-
-
-class Hamiltonian32(nn.Module):
-    """pde hamiltonian(c = 32), stepped by verlet(h = 1, steps = 3).
-
-    dt(y) = -K1' relu(N1(K1 z))
-    dt(z) = K2' relu(N2(K2 y))
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.K1 = nn.ParameterList(conv_weight(16, 16, 3, 3) for _ in range(3))
-        self.K2 = nn.ParameterList(conv_weight(16, 16, 3, 3) for _ in range(3))
-        self.N1 = nn.ModuleList(TVNorm(16, eps=0.001, affine=True) for _ in range(3))
-        self.N2 = nn.ModuleList(TVNorm(16, eps=0.001, affine=True) for _ in range(3))
-
-    def f_y(self, y: torch.Tensor, z: torch.Tensor, j: int) -> torch.Tensor:
-        """dt(y) = -K1' relu(N1(K1 z)), with the weights of step j."""
-        K1 = self.K1[j]
-        N1 = self.N1[j]
-        return -F.conv_transpose2d(
-            torch.relu(N1(F.conv2d(z, K1, padding=1))), K1, padding=1
-        )
-
-    def f_z(self, y: torch.Tensor, z: torch.Tensor, j: int) -> torch.Tensor:
-        """dt(z) = K2' relu(N2(K2 y)), with the weights of step j."""
-        K2 = self.K2[j]
-        N2 = self.N2[j]
-        return F.conv_transpose2d(
-            torch.relu(N2(F.conv2d(y, K2, padding=1))), K2, padding=1
-        )
-
-    def step(
-        self, state: tuple[torch.Tensor, torch.Tensor], j: int
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One Verlet step (h = 1): y first, then z with the new y."""
         y, z = state
-        y = y + self.f_y(y, z, j)
-        z = z + self.f_z(y, z, j)
-        return y, z
-
-    def unstep(
-        self, state: tuple[torch.Tensor, torch.Tensor], j: int
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The step backwards: undo the update of z, then of y."""
-        y, z = state
-        z = z - self.f_z(y, z, j)
-        y = y - self.f_y(y, z, j)
-        return y, z
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        state = tuple(torch.split(x, [16, 16], dim=1))
-        for j in range(3):
-            state = self.step(state, j)
-        return torch.cat(state, dim=1)
-
-    def inverse(self, x: torch.Tensor) -> torch.Tensor:
-        """Runs the steps backwards: reconstructs the input from the output."""
-        state = tuple(torch.split(x, [16, 16], dim=1))
-        for j in reversed(range(3)):
-            state = self.unstep(state, j)
-        return torch.cat(state, dim=1)
-
-
-class Hamiltonian64(nn.Module):
-    """pde hamiltonian(c = 64), stepped by verlet(h = 1, steps = 3).
-
-    dt(y) = -K1' relu(N1(K1 z))
-    dt(z) = K2' relu(N2(K2 y))
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.K1 = nn.ParameterList(conv_weight(32, 32, 3, 3) for _ in range(3))
-        self.K2 = nn.ParameterList(conv_weight(32, 32, 3, 3) for _ in range(3))
-        self.N1 = nn.ModuleList(TVNorm(32, eps=0.001, affine=True) for _ in range(3))
-        self.N2 = nn.ModuleList(TVNorm(32, eps=0.001, affine=True) for _ in range(3))
-
-    def f_y(self, y: torch.Tensor, z: torch.Tensor, j: int) -> torch.Tensor:
-        """dt(y) = -K1' relu(N1(K1 z)), with the weights of step j."""
-        K1 = self.K1[j]
-        N1 = self.N1[j]
-        return -F.conv_transpose2d(
-            torch.relu(N1(F.conv2d(z, K1, padding=1))), K1, padding=1
-        )
-
-    def f_z(self, y: torch.Tensor, z: torch.Tensor, j: int) -> torch.Tensor:
-        """dt(z) = K2' relu(N2(K2 y)), with the weights of step j."""
-        K2 = self.K2[j]
-        N2 = self.N2[j]
-        return F.conv_transpose2d(
-            torch.relu(N2(F.conv2d(y, K2, padding=1))), K2, padding=1
-        )
-
-    def step(
-        self, state: tuple[torch.Tensor, torch.Tensor], j: int
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One Verlet step (h = 1): y first, then z with the new y."""
-        y, z = state
-        y = y + self.f_y(y, z, j)
-        z = z + self.f_z(y, z, j)
-        return y, z
-
-    def unstep(
-        self, state: tuple[torch.Tensor, torch.Tensor], j: int
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The step backwards: undo the update of z, then of y."""
-        y, z = state
-        z = z - self.f_z(y, z, j)
-        y = y - self.f_y(y, z, j)
-        return y, z
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        state = tuple(torch.split(x, [32, 32], dim=1))
-        for j in range(3):
-            state = self.step(state, j)
-        return torch.cat(state, dim=1)
-
-    def inverse(self, x: torch.Tensor) -> torch.Tensor:
-        """Runs the steps backwards: reconstructs the input from the output."""
-        state = tuple(torch.split(x, [32, 32], dim=1))
-        for j in reversed(range(3)):
-            state = self.unstep(state, j)
-        return torch.cat(state, dim=1)
-
-
-class Hamiltonian128(nn.Module):
-    """pde hamiltonian(c = 128), stepped by verlet(h = 1, steps = 3).
-
-    dt(y) = -K1' relu(N1(K1 z))
-    dt(z) = K2' relu(N2(K2 y))
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.K1 = nn.ParameterList(conv_weight(64, 64, 3, 3) for _ in range(3))
-        self.K2 = nn.ParameterList(conv_weight(64, 64, 3, 3) for _ in range(3))
-        self.N1 = nn.ModuleList(TVNorm(64, eps=0.001, affine=True) for _ in range(3))
-        self.N2 = nn.ModuleList(TVNorm(64, eps=0.001, affine=True) for _ in range(3))
-
-    def f_y(self, y: torch.Tensor, z: torch.Tensor, j: int) -> torch.Tensor:
-        """dt(y) = -K1' relu(N1(K1 z)), with the weights of step j."""
-        K1 = self.K1[j]
-        N1 = self.N1[j]
-        return -F.conv_transpose2d(
-            torch.relu(N1(F.conv2d(z, K1, padding=1))), K1, padding=1
-        )
-
-    def f_z(self, y: torch.Tensor, z: torch.Tensor, j: int) -> torch.Tensor:
-        """dt(z) = K2' relu(N2(K2 y)), with the weights of step j."""
-        K2 = self.K2[j]
-        N2 = self.N2[j]
-        return F.conv_transpose2d(
-            torch.relu(N2(F.conv2d(y, K2, padding=1))), K2, padding=1
-        )
-
-    def step(
-        self, state: tuple[torch.Tensor, torch.Tensor], j: int
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One Verlet step (h = 1): y first, then z with the new y."""
-        y, z = state
-        y = y + self.f_y(y, z, j)
-        z = z + self.f_z(y, z, j)
-        return y, z
-
-    def unstep(
-        self, state: tuple[torch.Tensor, torch.Tensor], j: int
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The step backwards: undo the update of z, then of y."""
-        y, z = state
-        z = z - self.f_z(y, z, j)
-        y = y - self.f_y(y, z, j)
-        return y, z
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        state = tuple(torch.split(x, [64, 64], dim=1))
-        for j in range(3):
-            state = self.step(state, j)
-        return torch.cat(state, dim=1)
-
-    def inverse(self, x: torch.Tensor) -> torch.Tensor:
-        """Runs the steps backwards: reconstructs the input from the output."""
-        state = tuple(torch.split(x, [64, 64], dim=1))
-        for j in reversed(range(3)):
-            state = self.unstep(state, j)
-        return torch.cat(state, dim=1)
+        return torch.cat([y, z], dim=1)
 
 
 class HamiltonianStl10(nn.Module):
@@ -295,16 +129,16 @@ class HamiltonianStl10(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 16, 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(16)
-        self.block1 = Hamiltonian16()
+        self.block1 = Hamiltonian(c=16, h=1, steps=3)
         self.conv2 = nn.Conv2d(16, 32, 1, padding=0, bias=False)
         self.bn2 = nn.BatchNorm2d(32)
-        self.block2 = Hamiltonian32()
+        self.block2 = Hamiltonian(c=32, h=1, steps=3)
         self.conv3 = nn.Conv2d(32, 64, 1, padding=0, bias=False)
         self.bn3 = nn.BatchNorm2d(64)
-        self.block3 = Hamiltonian64()
+        self.block3 = Hamiltonian(c=64, h=1, steps=3)
         self.conv4 = nn.Conv2d(64, 128, 1, padding=0, bias=False)
         self.bn4 = nn.BatchNorm2d(128)
-        self.block4 = Hamiltonian128()
+        self.block4 = Hamiltonian(c=128, h=1, steps=3)
         self.conv5 = nn.Conv2d(128, 128, 1, padding=0, bias=False)
         self.bn5 = nn.BatchNorm2d(128)
         self.linear1 = nn.Linear(128, 10, bias=True)

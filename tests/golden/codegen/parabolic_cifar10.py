@@ -40,16 +40,25 @@ class TVNorm(nn.Module):
         return u * self.weight.view(shape) + self.bias.view(shape)
 
 
-class Parabolic32(nn.Module):
-    """pde parabolic(c = 32), stepped by euler(h = 1, steps = 3).
+class Parabolic(nn.Module):
+    """pde parabolic(c) stepped by euler (forward Euler).
 
     dt(u) = -K' relu(N(K u))
+
+    Stability, from the analysis report:
+    - block1 (c = 32), block2 (c = 64), block3 (c = 112), by euler(h = 1, steps = 3):
+      unverified: N = tvnorm(ε = 0.001): L_N = max|w| / √ε = 31.6228 at initialisation;
+      no step condition covers σ(N(·))
     """
 
-    def __init__(self) -> None:
+    def __init__(self, c: int, h: int, steps: int) -> None:
         super().__init__()
-        self.K = nn.ParameterList(conv_weight(32, 32, 3, 3) for _ in range(3))
-        self.N = nn.ModuleList(TVNorm(32, eps=0.001, affine=True) for _ in range(3))
+        self.h = h
+        self.steps = steps
+        self.K = nn.ParameterList([conv_weight(c, c, 3, 3) for _ in range(steps)])
+        self.N = nn.ModuleList(
+            [TVNorm(c, eps=0.001, affine=True) for _ in range(steps)]
+        )
 
     def f(self, u: torch.Tensor, j: int) -> torch.Tensor:
         """dt(u) = -K' relu(N(K u)), with the weights of step j."""
@@ -60,58 +69,8 @@ class Parabolic32(nn.Module):
         )
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
-        for j in range(3):  # forward Euler, h = 1
-            u = u + self.f(u, j)
-        return u
-
-
-class Parabolic64(nn.Module):
-    """pde parabolic(c = 64), stepped by euler(h = 1, steps = 3).
-
-    dt(u) = -K' relu(N(K u))
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.K = nn.ParameterList(conv_weight(64, 64, 3, 3) for _ in range(3))
-        self.N = nn.ModuleList(TVNorm(64, eps=0.001, affine=True) for _ in range(3))
-
-    def f(self, u: torch.Tensor, j: int) -> torch.Tensor:
-        """dt(u) = -K' relu(N(K u)), with the weights of step j."""
-        K = self.K[j]
-        N = self.N[j]
-        return -F.conv_transpose2d(
-            torch.relu(N(F.conv2d(u, K, padding=1))), K, padding=1
-        )
-
-    def forward(self, u: torch.Tensor) -> torch.Tensor:
-        for j in range(3):  # forward Euler, h = 1
-            u = u + self.f(u, j)
-        return u
-
-
-class Parabolic112(nn.Module):
-    """pde parabolic(c = 112), stepped by euler(h = 1, steps = 3).
-
-    dt(u) = -K' relu(N(K u))
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.K = nn.ParameterList(conv_weight(112, 112, 3, 3) for _ in range(3))
-        self.N = nn.ModuleList(TVNorm(112, eps=0.001, affine=True) for _ in range(3))
-
-    def f(self, u: torch.Tensor, j: int) -> torch.Tensor:
-        """dt(u) = -K' relu(N(K u)), with the weights of step j."""
-        K = self.K[j]
-        N = self.N[j]
-        return -F.conv_transpose2d(
-            torch.relu(N(F.conv2d(u, K, padding=1))), K, padding=1
-        )
-
-    def forward(self, u: torch.Tensor) -> torch.Tensor:
-        for j in range(3):  # forward Euler, h = 1
-            u = u + self.f(u, j)
+        for j in range(self.steps):
+            u = u + self.h * self.f(u, j)
         return u
 
 
@@ -122,13 +81,13 @@ class ParabolicCifar10(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 32, 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(32)
-        self.block1 = Parabolic32()
+        self.block1 = Parabolic(c=32, h=1, steps=3)
         self.conv2 = nn.Conv2d(32, 64, 1, padding=0, bias=False)
         self.bn2 = nn.BatchNorm2d(64)
-        self.block2 = Parabolic64()
+        self.block2 = Parabolic(c=64, h=1, steps=3)
         self.conv3 = nn.Conv2d(64, 112, 1, padding=0, bias=False)
         self.bn3 = nn.BatchNorm2d(112)
-        self.block3 = Parabolic112()
+        self.block3 = Parabolic(c=112, h=1, steps=3)
         self.conv4 = nn.Conv2d(112, 112, 1, padding=0, bias=False)
         self.bn4 = nn.BatchNorm2d(112)
         self.linear1 = nn.Linear(112, 10, bias=True)

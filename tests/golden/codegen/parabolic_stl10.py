@@ -40,16 +40,25 @@ class TVNorm(nn.Module):
         return u * self.weight.view(shape) + self.bias.view(shape)
 
 
-class Parabolic16(nn.Module):
-    """pde parabolic(c = 16), stepped by euler(h = 1, steps = 3).
+class Parabolic(nn.Module):
+    """pde parabolic(c) stepped by euler (forward Euler).
 
     dt(u) = -K' relu(N(K u))
+
+    Stability, from the analysis report:
+    - block1 (c = 16), block2 (c = 32), block3 (c = 64), block4 (c = 128), by euler(h =
+      1, steps = 3): unverified: N = tvnorm(ε = 0.001): L_N = max|w| / √ε = 31.6228 at
+      initialisation; no step condition covers σ(N(·))
     """
 
-    def __init__(self) -> None:
+    def __init__(self, c: int, h: int, steps: int) -> None:
         super().__init__()
-        self.K = nn.ParameterList(conv_weight(16, 16, 3, 3) for _ in range(3))
-        self.N = nn.ModuleList(TVNorm(16, eps=0.001, affine=True) for _ in range(3))
+        self.h = h
+        self.steps = steps
+        self.K = nn.ParameterList([conv_weight(c, c, 3, 3) for _ in range(steps)])
+        self.N = nn.ModuleList(
+            [TVNorm(c, eps=0.001, affine=True) for _ in range(steps)]
+        )
 
     def f(self, u: torch.Tensor, j: int) -> torch.Tensor:
         """dt(u) = -K' relu(N(K u)), with the weights of step j."""
@@ -60,83 +69,8 @@ class Parabolic16(nn.Module):
         )
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
-        for j in range(3):  # forward Euler, h = 1
-            u = u + self.f(u, j)
-        return u
-
-
-class Parabolic32(nn.Module):
-    """pde parabolic(c = 32), stepped by euler(h = 1, steps = 3).
-
-    dt(u) = -K' relu(N(K u))
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.K = nn.ParameterList(conv_weight(32, 32, 3, 3) for _ in range(3))
-        self.N = nn.ModuleList(TVNorm(32, eps=0.001, affine=True) for _ in range(3))
-
-    def f(self, u: torch.Tensor, j: int) -> torch.Tensor:
-        """dt(u) = -K' relu(N(K u)), with the weights of step j."""
-        K = self.K[j]
-        N = self.N[j]
-        return -F.conv_transpose2d(
-            torch.relu(N(F.conv2d(u, K, padding=1))), K, padding=1
-        )
-
-    def forward(self, u: torch.Tensor) -> torch.Tensor:
-        for j in range(3):  # forward Euler, h = 1
-            u = u + self.f(u, j)
-        return u
-
-
-class Parabolic64(nn.Module):
-    """pde parabolic(c = 64), stepped by euler(h = 1, steps = 3).
-
-    dt(u) = -K' relu(N(K u))
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.K = nn.ParameterList(conv_weight(64, 64, 3, 3) for _ in range(3))
-        self.N = nn.ModuleList(TVNorm(64, eps=0.001, affine=True) for _ in range(3))
-
-    def f(self, u: torch.Tensor, j: int) -> torch.Tensor:
-        """dt(u) = -K' relu(N(K u)), with the weights of step j."""
-        K = self.K[j]
-        N = self.N[j]
-        return -F.conv_transpose2d(
-            torch.relu(N(F.conv2d(u, K, padding=1))), K, padding=1
-        )
-
-    def forward(self, u: torch.Tensor) -> torch.Tensor:
-        for j in range(3):  # forward Euler, h = 1
-            u = u + self.f(u, j)
-        return u
-
-
-class Parabolic128(nn.Module):
-    """pde parabolic(c = 128), stepped by euler(h = 1, steps = 3).
-
-    dt(u) = -K' relu(N(K u))
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.K = nn.ParameterList(conv_weight(128, 128, 3, 3) for _ in range(3))
-        self.N = nn.ModuleList(TVNorm(128, eps=0.001, affine=True) for _ in range(3))
-
-    def f(self, u: torch.Tensor, j: int) -> torch.Tensor:
-        """dt(u) = -K' relu(N(K u)), with the weights of step j."""
-        K = self.K[j]
-        N = self.N[j]
-        return -F.conv_transpose2d(
-            torch.relu(N(F.conv2d(u, K, padding=1))), K, padding=1
-        )
-
-    def forward(self, u: torch.Tensor) -> torch.Tensor:
-        for j in range(3):  # forward Euler, h = 1
-            u = u + self.f(u, j)
+        for j in range(self.steps):
+            u = u + self.h * self.f(u, j)
         return u
 
 
@@ -147,16 +81,16 @@ class ParabolicStl10(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 16, 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(16)
-        self.block1 = Parabolic16()
+        self.block1 = Parabolic(c=16, h=1, steps=3)
         self.conv2 = nn.Conv2d(16, 32, 1, padding=0, bias=False)
         self.bn2 = nn.BatchNorm2d(32)
-        self.block2 = Parabolic32()
+        self.block2 = Parabolic(c=32, h=1, steps=3)
         self.conv3 = nn.Conv2d(32, 64, 1, padding=0, bias=False)
         self.bn3 = nn.BatchNorm2d(64)
-        self.block3 = Parabolic64()
+        self.block3 = Parabolic(c=64, h=1, steps=3)
         self.conv4 = nn.Conv2d(64, 128, 1, padding=0, bias=False)
         self.bn4 = nn.BatchNorm2d(128)
-        self.block4 = Parabolic128()
+        self.block4 = Parabolic(c=128, h=1, steps=3)
         self.conv5 = nn.Conv2d(128, 128, 1, padding=0, bias=False)
         self.bn5 = nn.BatchNorm2d(128)
         self.linear1 = nn.Linear(128, 10, bias=True)

@@ -40,17 +40,25 @@ class TVNorm(nn.Module):
         return u * self.weight.view(shape) + self.bias.view(shape)
 
 
-class Resnet32(nn.Module):
-    """pde resnet(c = 32), stepped by euler(h = 1, steps = 3).
+class Resnet(nn.Module):
+    """pde resnet(c) stepped by euler (forward Euler).
 
     dt(u) = K2 relu(N(K1 u))
+
+    Stability, from the analysis report:
+    - block1 (c = 32), block2 (c = 64), block3 (c = 112), by euler(h = 1, steps = 3):
+      unverified: dt(u) = K2 relu(N(K1 u)) is not of that form
     """
 
-    def __init__(self) -> None:
+    def __init__(self, c: int, h: int, steps: int) -> None:
         super().__init__()
-        self.K1 = nn.ParameterList(conv_weight(32, 32, 3, 3) for _ in range(3))
-        self.K2 = nn.ParameterList(conv_weight(32, 32, 3, 3) for _ in range(3))
-        self.N = nn.ModuleList(TVNorm(32, eps=0.001, affine=True) for _ in range(3))
+        self.h = h
+        self.steps = steps
+        self.K1 = nn.ParameterList([conv_weight(c, c, 3, 3) for _ in range(steps)])
+        self.K2 = nn.ParameterList([conv_weight(c, c, 3, 3) for _ in range(steps)])
+        self.N = nn.ModuleList(
+            [TVNorm(c, eps=0.001, affine=True) for _ in range(steps)]
+        )
 
     def f(self, u: torch.Tensor, j: int) -> torch.Tensor:
         """dt(u) = K2 relu(N(K1 u)), with the weights of step j."""
@@ -60,58 +68,8 @@ class Resnet32(nn.Module):
         return F.conv2d(torch.relu(N(F.conv2d(u, K1, padding=1))), K2, padding=1)
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
-        for j in range(3):  # forward Euler, h = 1
-            u = u + self.f(u, j)
-        return u
-
-
-class Resnet64(nn.Module):
-    """pde resnet(c = 64), stepped by euler(h = 1, steps = 3).
-
-    dt(u) = K2 relu(N(K1 u))
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.K1 = nn.ParameterList(conv_weight(64, 64, 3, 3) for _ in range(3))
-        self.K2 = nn.ParameterList(conv_weight(64, 64, 3, 3) for _ in range(3))
-        self.N = nn.ModuleList(TVNorm(64, eps=0.001, affine=True) for _ in range(3))
-
-    def f(self, u: torch.Tensor, j: int) -> torch.Tensor:
-        """dt(u) = K2 relu(N(K1 u)), with the weights of step j."""
-        K1 = self.K1[j]
-        K2 = self.K2[j]
-        N = self.N[j]
-        return F.conv2d(torch.relu(N(F.conv2d(u, K1, padding=1))), K2, padding=1)
-
-    def forward(self, u: torch.Tensor) -> torch.Tensor:
-        for j in range(3):  # forward Euler, h = 1
-            u = u + self.f(u, j)
-        return u
-
-
-class Resnet112(nn.Module):
-    """pde resnet(c = 112), stepped by euler(h = 1, steps = 3).
-
-    dt(u) = K2 relu(N(K1 u))
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.K1 = nn.ParameterList(conv_weight(112, 112, 3, 3) for _ in range(3))
-        self.K2 = nn.ParameterList(conv_weight(112, 112, 3, 3) for _ in range(3))
-        self.N = nn.ModuleList(TVNorm(112, eps=0.001, affine=True) for _ in range(3))
-
-    def f(self, u: torch.Tensor, j: int) -> torch.Tensor:
-        """dt(u) = K2 relu(N(K1 u)), with the weights of step j."""
-        K1 = self.K1[j]
-        K2 = self.K2[j]
-        N = self.N[j]
-        return F.conv2d(torch.relu(N(F.conv2d(u, K1, padding=1))), K2, padding=1)
-
-    def forward(self, u: torch.Tensor) -> torch.Tensor:
-        for j in range(3):  # forward Euler, h = 1
-            u = u + self.f(u, j)
+        for j in range(self.steps):
+            u = u + self.h * self.f(u, j)
         return u
 
 
@@ -122,13 +80,13 @@ class ResnetCifar10(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 32, 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(32)
-        self.block1 = Resnet32()
+        self.block1 = Resnet(c=32, h=1, steps=3)
         self.conv2 = nn.Conv2d(32, 64, 1, padding=0, bias=False)
         self.bn2 = nn.BatchNorm2d(64)
-        self.block2 = Resnet64()
+        self.block2 = Resnet(c=64, h=1, steps=3)
         self.conv3 = nn.Conv2d(64, 112, 1, padding=0, bias=False)
         self.bn3 = nn.BatchNorm2d(112)
-        self.block3 = Resnet112()
+        self.block3 = Resnet(c=112, h=1, steps=3)
         self.conv4 = nn.Conv2d(112, 112, 1, padding=0, bias=False)
         self.bn4 = nn.BatchNorm2d(112)
         self.linear1 = nn.Linear(112, 10, bias=True)

@@ -40,16 +40,25 @@ class TVNorm(nn.Module):
         return u * self.weight.view(shape) + self.bias.view(shape)
 
 
-class SecondOrder32(nn.Module):
-    """pde second_order(c = 32), stepped by leapfrog(h = 1, steps = 3).
+class SecondOrder(nn.Module):
+    """pde second_order(c) stepped by leapfrog.
 
     dtt(u) = -K' relu(N(K u))
+
+    Stability, from the analysis report:
+    - block1 (c = 32), block2 (c = 64), block3 (c = 128), by leapfrog(h = 1, steps = 3):
+      unverified: N = tvnorm(ε = 0.001): L_N = max|w| / √ε = 31.6228 at initialisation;
+      no step condition covers σ(N(·))
     """
 
-    def __init__(self) -> None:
+    def __init__(self, c: int, h: int, steps: int) -> None:
         super().__init__()
-        self.K = nn.ParameterList(conv_weight(32, 32, 3, 3) for _ in range(3))
-        self.N = nn.ModuleList(TVNorm(32, eps=0.001, affine=True) for _ in range(3))
+        self.h = h
+        self.steps = steps
+        self.K = nn.ParameterList([conv_weight(c, c, 3, 3) for _ in range(steps)])
+        self.N = nn.ModuleList(
+            [TVNorm(c, eps=0.001, affine=True) for _ in range(steps)]
+        )
 
     def f(self, u: torch.Tensor, j: int) -> torch.Tensor:
         """dtt(u) = -K' relu(N(K u)), with the weights of step j."""
@@ -62,150 +71,44 @@ class SecondOrder32(nn.Module):
     def step(
         self, state: tuple[torch.Tensor, torch.Tensor], j: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One leapfrog step: (u_k, u_k-1) -> (u_k+1, u_k)."""
+        """One leapfrog step: (u_k, u_k-1) -> (u_k+1, u_k); from rest, u_prev = u: the step
+        before the first is the input.
+        """
         u, u_prev = state
-        return 2 * u - u_prev + self.f(u, j), u
+        u, u_prev = (2 * u - u_prev + self.h * self.h * self.f(u, j), u)
+        return (u, u_prev)
 
     def unstep(
         self, state: tuple[torch.Tensor, torch.Tensor], j: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The step backwards: (u_k+1, u_k) -> (u_k, u_k-1)."""
         u, u_prev = state
-        return u_prev, 2 * u_prev - u + self.f(u_prev, j)
+        u, u_prev = (u_prev, 2 * u_prev - u + self.h * self.h * self.f(u_prev, j))
+        return (u, u_prev)
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
-        """Leapfrog from rest: the step before the first is u itself."""
-        return self.forward_pair(u, u)[0]
+        u_prev = u
+        return self.forward_pair(u, u_prev)[0]
 
     def forward_pair(
         self, u: torch.Tensor, u_prev: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """3 leapfrog steps (h = 1) from (u_0, u_-1); returns (u_N, u_N-1)."""
+        """Leapfrog steps from the input and u_prev."""
         state = (u, u_prev)
-        for j in range(3):
+        for j in range(self.steps):
             state = self.step(state, j)
-        return state
+        u, u_prev = state
+        return (u, u_prev)
 
     def inverse(
         self, u: torch.Tensor, u_prev: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Runs the steps backwards: (u_N, u_N-1) -> (u_0, u_-1)."""
+        """Runs the steps backwards: reconstructs the input from the output."""
         state = (u, u_prev)
-        for j in reversed(range(3)):
+        for j in reversed(range(self.steps)):
             state = self.unstep(state, j)
-        return state
-
-
-class SecondOrder64(nn.Module):
-    """pde second_order(c = 64), stepped by leapfrog(h = 1, steps = 3).
-
-    dtt(u) = -K' relu(N(K u))
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.K = nn.ParameterList(conv_weight(64, 64, 3, 3) for _ in range(3))
-        self.N = nn.ModuleList(TVNorm(64, eps=0.001, affine=True) for _ in range(3))
-
-    def f(self, u: torch.Tensor, j: int) -> torch.Tensor:
-        """dtt(u) = -K' relu(N(K u)), with the weights of step j."""
-        K = self.K[j]
-        N = self.N[j]
-        return -F.conv_transpose2d(
-            torch.relu(N(F.conv2d(u, K, padding=1))), K, padding=1
-        )
-
-    def step(
-        self, state: tuple[torch.Tensor, torch.Tensor], j: int
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One leapfrog step: (u_k, u_k-1) -> (u_k+1, u_k)."""
         u, u_prev = state
-        return 2 * u - u_prev + self.f(u, j), u
-
-    def unstep(
-        self, state: tuple[torch.Tensor, torch.Tensor], j: int
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The step backwards: (u_k+1, u_k) -> (u_k, u_k-1)."""
-        u, u_prev = state
-        return u_prev, 2 * u_prev - u + self.f(u_prev, j)
-
-    def forward(self, u: torch.Tensor) -> torch.Tensor:
-        """Leapfrog from rest: the step before the first is u itself."""
-        return self.forward_pair(u, u)[0]
-
-    def forward_pair(
-        self, u: torch.Tensor, u_prev: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """3 leapfrog steps (h = 1) from (u_0, u_-1); returns (u_N, u_N-1)."""
-        state = (u, u_prev)
-        for j in range(3):
-            state = self.step(state, j)
-        return state
-
-    def inverse(
-        self, u: torch.Tensor, u_prev: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Runs the steps backwards: (u_N, u_N-1) -> (u_0, u_-1)."""
-        state = (u, u_prev)
-        for j in reversed(range(3)):
-            state = self.unstep(state, j)
-        return state
-
-
-class SecondOrder128(nn.Module):
-    """pde second_order(c = 128), stepped by leapfrog(h = 1, steps = 3).
-
-    dtt(u) = -K' relu(N(K u))
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.K = nn.ParameterList(conv_weight(128, 128, 3, 3) for _ in range(3))
-        self.N = nn.ModuleList(TVNorm(128, eps=0.001, affine=True) for _ in range(3))
-
-    def f(self, u: torch.Tensor, j: int) -> torch.Tensor:
-        """dtt(u) = -K' relu(N(K u)), with the weights of step j."""
-        K = self.K[j]
-        N = self.N[j]
-        return -F.conv_transpose2d(
-            torch.relu(N(F.conv2d(u, K, padding=1))), K, padding=1
-        )
-
-    def step(
-        self, state: tuple[torch.Tensor, torch.Tensor], j: int
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One leapfrog step: (u_k, u_k-1) -> (u_k+1, u_k)."""
-        u, u_prev = state
-        return 2 * u - u_prev + self.f(u, j), u
-
-    def unstep(
-        self, state: tuple[torch.Tensor, torch.Tensor], j: int
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The step backwards: (u_k+1, u_k) -> (u_k, u_k-1)."""
-        u, u_prev = state
-        return u_prev, 2 * u_prev - u + self.f(u_prev, j)
-
-    def forward(self, u: torch.Tensor) -> torch.Tensor:
-        """Leapfrog from rest: the step before the first is u itself."""
-        return self.forward_pair(u, u)[0]
-
-    def forward_pair(
-        self, u: torch.Tensor, u_prev: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """3 leapfrog steps (h = 1) from (u_0, u_-1); returns (u_N, u_N-1)."""
-        state = (u, u_prev)
-        for j in range(3):
-            state = self.step(state, j)
-        return state
-
-    def inverse(
-        self, u: torch.Tensor, u_prev: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Runs the steps backwards: (u_N, u_N-1) -> (u_0, u_-1)."""
-        state = (u, u_prev)
-        for j in reversed(range(3)):
-            state = self.unstep(state, j)
-        return state
+        return (u, u_prev)
 
 
 class SecondOrderCifar100(nn.Module):
@@ -215,13 +118,13 @@ class SecondOrderCifar100(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 32, 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(32)
-        self.block1 = SecondOrder32()
+        self.block1 = SecondOrder(c=32, h=1, steps=3)
         self.conv2 = nn.Conv2d(32, 64, 1, padding=0, bias=False)
         self.bn2 = nn.BatchNorm2d(64)
-        self.block2 = SecondOrder64()
+        self.block2 = SecondOrder(c=64, h=1, steps=3)
         self.conv3 = nn.Conv2d(64, 128, 1, padding=0, bias=False)
         self.bn3 = nn.BatchNorm2d(128)
-        self.block3 = SecondOrder128()
+        self.block3 = SecondOrder(c=128, h=1, steps=3)
         self.conv4 = nn.Conv2d(128, 256, 1, padding=0, bias=False)
         self.bn4 = nn.BatchNorm2d(256)
         self.linear1 = nn.Linear(256, 100, bias=True)

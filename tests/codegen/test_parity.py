@@ -1,0 +1,44 @@
+"""The generated modules compute what the generator before issue 15 computed: for every
+bundled spec, the same parameter count and state shapes, and the same outputs (eval,
+train, and the reversible backward pass) on fixed weights and inputs.
+
+`tests/golden/parity.pt` was recorded by `python -m tests.codegen.parity` with the
+string-template generator (commit d333e23) before it was deleted; see parity.py.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+import torch
+
+from tests.codegen.parity import RECORD, ROOT, SPECS, outputs
+
+
+@functools.cache
+def recorded() -> dict:
+    return torch.load(RECORD, weights_only=False)
+
+
+def close(new: torch.Tensor, old: torch.Tensor) -> None:
+    """float32 exact, or within 1e-6 of the largest magnitude."""
+    assert new.shape == old.shape
+    scale = max(float(old.abs().max()), 1e-30)
+    assert float((new - old).abs().max()) <= 1e-6 * scale
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: str(p.relative_to(ROOT / "specs")))
+def test_outputs_match_the_previous_generator(spec):
+    old = recorded()[str(spec.relative_to(ROOT / "specs"))]
+    new = outputs(spec)
+    assert new["parameters"] == old["parameters"]
+    assert new["shapes"] == old["shapes"]
+    assert new.keys() == old.keys()
+    for key in ("eval", "train", "reversible", "reversible_grad"):
+        if key in old:
+            close(new[key], old[key])
+
+
+def test_every_spec_is_recorded():
+    assert {str(p.relative_to(ROOT / "specs")) for p in SPECS} == set(recorded())
