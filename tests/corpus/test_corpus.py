@@ -253,6 +253,28 @@ def _rows() -> list[Row]:
         **verlet,
     )
 
+    # --- Runge–Kutta: heat (real axis, τ ≤ β h²/4) and the wave system (imaginary axis) ---
+    for method, beta in (("rk4", 2.785293563405282), ("ssprk3", 2.5127453266183286)):
+        around(
+            f"heat1d-{method}",
+            CORPUS / f"heat_{method}_1d.pde",
+            beta / 4,
+            lambda tau, n: {"tau": tau, "h": 1.0, "steps": n},
+            case="heat 1D `dt(u) = lap u`",
+            scheme=method,
+            bound=f"τ ≤ β h²/4, β = {beta:.4f}",
+        )
+    around(
+        "wavesystem-rk4-1d",
+        CORPUS / "wave_system_rk4_1d.pde",
+        2**0.5,
+        lambda tau, n: {"tau": tau, "h": 1.0, "steps": n},
+        stable_behaviour="bounded",
+        case="wave system 1D `dt(u) = v; dt(v) = lap u`",
+        scheme="rk4",
+        bound="τ ≤ √2 h (2√2 on the imaginary axis)",
+    )
+
     # --- reaction-diffusion u_t = u_xx - c u --------------------------------------------
     for c, h in ((1.0, 1.0), (4.0, 0.5)):
         around(
