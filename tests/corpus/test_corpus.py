@@ -275,6 +275,18 @@ def _rows() -> list[Row]:
         bound="τ ≤ √2 h (2√2 on the imaginary axis)",
     )
 
+    # --- θ-scheme, θ = 1/4: τ ≤ (2/(1 − 2θ)) h²/4 = h² ---------------------------------
+    around(
+        "heat1d-theta0.25",
+        CORPUS / "heat_theta_1d.pde",
+        1.0,
+        lambda tau, n: {"tau": tau, "h": 1.0, "steps": n},
+        unstable_steps=800,
+        case="heat 1D `dt(u) = lap u`",
+        scheme="theta(θ = 1/4)",
+        bound="τ ≤ h² (2/(1 − 2θ) · h²/4)",
+    )
+
     # --- reaction-diffusion u_t = u_xx - c u --------------------------------------------
     for c, h in ((1.0, 1.0), (4.0, 0.5)):
         around(
