@@ -90,37 +90,26 @@ class RungeKutta(Scheme):
             f"steps of size τ/C = {num(h)}, so a non-expansive Euler step at that size makes "
             f"the {self.title} step non-expansive (Gottlieb, Ketcheson & Shu 2011, Thm. 2.1)."
         )
-        out = []
-        for check in self._euler_checks(block, h):
-            if not _is_step_check(check):
-                out.append(check)
-            elif check.notion in TRANSFERABLE and check.status in (
-                "proven",
-                "enforced",
-                "conditional",
-            ):
-                out.append(
-                    replace(
-                        check,
-                        name=f"{check.name} at τ/C (SSP)",
-                        reason=f"{why} {check.reason}",
-                        values={**check.values, "ssp": Number.bound(t.ssp)},
-                    )
+        kept = ("proven", "enforced", "conditional")
+
+        def carried(check: Check) -> Check:
+            if check.notion in TRANSFERABLE and check.status in kept:
+                return replace(
+                    check,
+                    name=f"{check.name} at τ/C (SSP)",
+                    reason=f"{why} {check.reason}",
+                    values={**check.values, "ssp": Number.bound(t.ssp)},
                 )
-            else:
-                out.append(
-                    replace(
-                        check,
-                        name=f"{check.name} at τ/C (SSP)",
-                        status="unverified"
-                        if check.status in ("violated", "proven", "enforced", "conditional")
-                        else check.status,
-                        reason=f"{why} Here that sufficient condition does not give a proof "
-                        f"({check.status}: {check.reason}); nothing else is known.",
-                        requires=None,
-                    )
-                )
-        return out
+            return replace(
+                check,
+                name=f"{check.name} at τ/C (SSP)",
+                status="unverified",
+                reason=f"{why} Here that sufficient condition does not give a proof "
+                f"({check.status}: {check.reason}); nothing else is known.",
+                requires=None,
+            )
+
+        return self._map_steps(block, h, carried)
 
     def _no_theorem(self, block: Block, tau: sympy.Expr) -> list[Check]:
         t = self.tableau
@@ -130,26 +119,27 @@ class RungeKutta(Scheme):
             f"; with imaginary eigenvalues in [−iρ, iρ], when τ ρ ≤ "
             f"{sympy.sstr(t.imaginary_extent)}."
         )
-        out = []
-        for check in self._euler_checks(block, tau):
-            if not _is_step_check(check):
-                out.append(check)
-                continue
-            out.append(
-                replace(
-                    check,
-                    name=f"{self.title} step",
-                    status="unverified" if check.status != "unverified" else check.status,
-                    condition=f"SSP coefficient C = 0; {linear}",
-                    reason=f"{self.title} is not strong-stability preserving (C = 0): no "
-                    "theorem bounds its nonlinear step by forward Euler's, and a linearisation "
-                    f"proves nothing about the nonlinear network. {linear}",
-                    requires=None,
-                    step=None,
-                    margin=None,
-                )
+
+        def no_theorem(check: Check) -> Check:
+            return replace(
+                check,
+                name=f"{self.title} step",
+                status="unverified",
+                condition=f"SSP coefficient C = 0; {linear}",
+                reason=f"{self.title} is not strong-stability preserving (C = 0): no "
+                "theorem bounds its nonlinear step by forward Euler's, and a linearisation "
+                f"proves nothing about the nonlinear network. {linear}",
+                requires=None,
+                step=None,
+                margin=None,
             )
-        return out
+
+        return self._map_steps(block, tau, no_theorem)
+
+    def _map_steps(self, block: Block, h: sympy.Expr, change) -> list[Check]:
+        """Forward Euler's checks at step h, each step check passed through `change`
+        (the checks about the PDE and its functions are kept as they are)."""
+        return [change(c) if _is_step_check(c) else c for c in self._euler_checks(block, h)]
 
     def update(self, block: Block) -> up.Update:
         """Stages k_i = f(u + τ Σ a_ij k_j), then u ← u + τ Σ b_i k_i, `steps` times."""
