@@ -226,3 +226,40 @@ def reversibility(title: str) -> Check:
         reason="Each step can be solved backwards exactly, so the generated module has an "
         "inverse() that reconstructs the block's input from its output.",
     )
+
+
+def linear_only(check: Check, block: Block, forms: tuple[SymmetricLayer, ...]) -> Check:
+    """A second-order or Hamiltonian step condition (leapfrog, Verlet), kept only where it
+    is a theorem: σ linear and the weights the same at every step. Its steps preserve a
+    weight-dependent energy, not a fixed norm, so a nonlinear σ (whose slope changes along
+    the trajectory) or per-step weights make the difference equation time-varying, and a
+    time-varying energy-conserving recursion can grow (parametric resonance) although
+    every frozen step satisfies the condition. Elsewhere the check is `unverified`, with
+    the linear condition stated, and nothing is enforced."""
+    nonlinear = [f.function.name for f in forms if f.function.expr != f.function.var]
+    varying = block.copies > 1
+    if check.status not in ("proven", "enforced", "conditional") or not (nonlinear or varying):
+        return check
+    why = []
+    if nonlinear:
+        why.append(f"σ = {', '.join(sorted(set(nonlinear)))} is nonlinear")
+    if varying:
+        why.append(f"the weights change from step to step ({block.copies} sets)")
+    enforce = (
+        " enforce = true therefore keeps nothing: no condition is known that makes this "
+        "block stable."
+        if block.scheme.args.get("enforce")
+        else ""
+    )
+    return Check(
+        name=check.name,
+        formula=check.formula,
+        condition=f"linear, time-constant case only: {check.condition}",
+        status="unverified",
+        reason=f"The condition is the linear theorem's (time-constant weights, σ linear), "
+        f"but here {' and '.join(why)}: the step preserves an energy that changes with "
+        "the weights and slopes, and such a time-varying recursion can grow (parametric "
+        f"resonance) while every frozen step satisfies the condition.{enforce}",
+        notion=check.notion,
+        values=check.values,
+    )

@@ -24,6 +24,7 @@ from pde2net.schemes.common import (
     LIPSCHITZ,
     anti_dissipative,
     learned_step,
+    linear_only,
     num,
     reversibility,
     structure_unknown,
@@ -105,7 +106,7 @@ class Leapfrog(Scheme):
             )
         root = num(sympy.sqrt(c * lip))
         plugged = f"{num(h)} · {root} · {each} ≤ 2, i.e. {each} ≤ {num(bound)}"
-        return learned_step(
+        check = learned_step(
             block,
             "leapfrog step",
             formula,
@@ -118,6 +119,7 @@ class Leapfrog(Scheme):
             values,
             NormCondition.of((k,), "each", bound),
         )
+        return linear_only(check, block, (form,))
 
     def update(self, block: Block) -> up.Update:
         """u₊ = 2u − u₋ + h² f(u) on the pair (u, u₋), and its exact inverse."""

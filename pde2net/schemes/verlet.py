@@ -17,6 +17,7 @@ from pde2net.schemes.base import ENFORCE, SHARED, H, Scheme, step_index, steps_a
 from pde2net.schemes.common import (
     LIPSCHITZ,
     learned_step,
+    linear_only,
     monotone_check,
     num,
     reversibility,
@@ -127,7 +128,7 @@ class Verlet(Scheme):
         product = 2 / (h * lip)
         each = sympy.sqrt(product)
         plugged = f"{num(h)} · {num(lip)} · {norms} ≤ 2, i.e. {norms} ≤ {num(product)}"
-        return learned_step(
+        check = learned_step(
             block,
             "Verlet step",
             formula,
@@ -141,6 +142,7 @@ class Verlet(Scheme):
             values,
             NormCondition.of((k1, k2), "product", product),
         )
+        return linear_only(check, block, (first, second))
 
     def update(self, block: Block) -> up.Update:
         """y ← y + h f(z), then z ← z + h g(y) with the new y; undone in reverse order."""

@@ -187,6 +187,8 @@ def test_malformed_files_are_refused(tmp_path, cli, plain_model):
 
 
 # -- the enforce crash: a fresh kernel over the bound (compile used to exit 70) -------------
+# (leapfrog and Verlet with σ linear and shared weights: only there is their condition a
+# theorem, tests/schemes/test_time_varying.py)
 
 CRASH = {
     "euler": """
@@ -195,17 +197,19 @@ network n {{ input image(8, 16, 16); parabolic(8) by euler(h = {h}, steps = 2, e
     globalavgpool; output linear(8 -> 3) }}
 """,
     "leapfrog": """
-pde second(c) {{ state u[c]; weight K : conv(3x3, c -> c); dtt(u) = -K' relu(K u) }}
-network n {{ input image(8, 16, 16); second(8) by leapfrog(h = {h}, steps = 2, enforce = true)
+pde second(c) {{ state u[c]; weight K : conv(3x3, c -> c); dtt(u) = -K' K u }}
+network n {{ input image(8, 16, 16)
+    second(8) by leapfrog(h = {h}, steps = 2, shared = true, enforce = true)
     globalavgpool; output linear(8 -> 3) }}
 """,
     "verlet": """
 pde ham(c) {{
     state y[c/2]; state z[c/2]
     weight K1 : conv(3x3, c/2 -> c/2); weight K2 : conv(3x3, c/2 -> c/2)
-    dt(y) = -K1' relu(K1 z); dt(z) = K2' relu(K2 y)
+    dt(y) = -K1' K1 z; dt(z) = K2' K2 y
 }}
-network n {{ input image(8, 16, 16); ham(8) by verlet(h = {h}, steps = 2, enforce = true)
+network n {{ input image(8, 16, 16)
+    ham(8) by verlet(h = {h}, steps = 2, shared = true, enforce = true)
     globalavgpool; output linear(8 -> 3) }}
 """,
     "fed": """
