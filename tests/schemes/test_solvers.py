@@ -5,6 +5,8 @@ compiled implicit block whose kernel is far larger than any training would make 
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -45,14 +47,12 @@ def test_cg_from_zero_never_outgrows_the_solution(generated_cg, n, seed, spread,
         float(torch.linalg.vector_norm(generated_cg(apply, b, torch.zeros_like(b), k)))
         for k in range(iterations + 1)
     ]
-    assert all(a <= c * (1 + 1e-9) + 1e-12 for a, c in zip(norms, norms[1:], strict=False))
+    assert all(a <= c * (1 + 1e-9) + 1e-12 for a, c in itertools.pairwise(norms))
     assert norms[-1] <= exact * (1 + 1e-9) + 1e-12 <= float(torch.linalg.vector_norm(b)) * 1.000001
 
 
 def test_the_implicit_block_is_non_expansive_with_few_iterations_and_a_huge_kernel():
-    compiled = pde2net.compile_file(
-        str(SPECS / "alt_2023" / "implicit.pde"), set={"iterations": 2}
-    )
+    compiled = pde2net.compile_file(str(SPECS / "alt_2023" / "implicit.pde"), set={"iterations": 2})
     module = compiled.module.double().eval()
     with torch.no_grad():
         for name, p in module.named_parameters():
