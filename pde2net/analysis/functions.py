@@ -463,25 +463,25 @@ def _unknown(cls: type[T], names: str) -> T:
 
 def slopes(fn: Function, params: Mapping[str, Param] | None = None) -> Slopes:
     """inf and sup of σ' over ℝ (kinks between pieces are ignored: σ is Lipschitz there)."""
-    return _with_params(
-        fn.expr,
-        fn.var,
+    return _derive(
+        fn,
         params,
-        _slopes,
-        functools.partial(_unknown, Slopes),
-    )
-
-
-def _slopes(expr: sympy.Expr, x: sympy.Symbol, symbolic: bool = False) -> Slopes | None:
-    return _tiered(
+        Slopes,
         "slopes",
-        expr,
-        x,
-        symbolic,
         _exact_slopes,
         _bounded_slopes,
         "SymPy could not find the range of σ'",
     )
+
+
+def _derive(fn: Function, params, cls: type[T], key: str, exact, bounded, undecided: str) -> T:
+    """One property of fn: its parameters handled by `_with_params`, each expression by
+    `_tiered` (SymPy's exact answer in its budget, else the rigorous `bounded` one)."""
+
+    def analyse(expr: sympy.Expr, x: sympy.Symbol, symbolic: bool = False) -> T | None:
+        return _tiered(key, expr, x, symbolic, exact, bounded, undecided)
+
+    return _with_params(fn.expr, fn.var, params, analyse, functools.partial(_unknown, cls))
 
 
 def _exact_slopes(expr: sympy.Expr, x: sympy.Symbol) -> Slopes | None:
@@ -663,21 +663,11 @@ def _bounded_below_identity(expr: sympy.Expr, x: sympy.Symbol, note: str) -> Ver
 
 
 def flux_ratio(fn: Function, params: Mapping[str, Param] | None = None) -> RatioRange:
-    return _with_params(
-        fn.expr,
-        fn.var,
+    return _derive(
+        fn,
         params,
-        _flux_ratio,
-        functools.partial(_unknown, RatioRange),
-    )
-
-
-def _flux_ratio(expr: sympy.Expr, x: sympy.Symbol, symbolic: bool = False) -> RatioRange | None:
-    return _tiered(
+        RatioRange,
         "ratio",
-        expr,
-        x,
-        symbolic,
         _exact_flux_ratio,
         _bounded_ratio,
         "SymPy could not find the range of Φ(s)/s",

@@ -12,14 +12,13 @@ from pde2net.analysis.forms import (
     symmetric_sum,
     vector_flux,
 )
-from pde2net.analysis.functions import number, shown, slopes
-from pde2net.analysis.report import Check, NormCondition, Number
+from pde2net.analysis.functions import shown, slopes
+from pde2net.analysis.report import Check, NormCondition
 from pde2net.ir import Block
 from pde2net.schemes import register
 from pde2net.schemes import update as up
 from pde2net.schemes.base import ENFORCE, SHARED, H, Scheme, step_index, steps_arg, value
 from pde2net.schemes.common import (
-    LIPSCHITZ,
     anti_dissipative,
     learned_step,
     monotone_check,
@@ -27,7 +26,7 @@ from pde2net.schemes.common import (
     structure_unknown,
 )
 from pde2net.schemes.conditions import euclidean, euclidean_sum, von_neumann
-from pde2net.schemes.norms import step_slopes
+from pde2net.schemes.norms import degenerate_step, step_inputs
 
 
 @register
@@ -73,33 +72,24 @@ class Euler(Scheme):
         return result
 
     def _step(self, block: Block, form: SymmetricLayer, h: sympy.Expr) -> Check:
-        s, settled = step_slopes(block, form, "forward Euler step", "h · L_σ · ‖K‖₂² ≤ 2")
-        if settled is not None or s is None:
-            return settled
-        lip = s.high
-        c = form.coefficient
-        k = form.weight
-        each = f"‖{k}_j‖₂" if block.copies > 1 else f"‖{k}‖₂"
+        formula = "h · L_σ · ‖K‖₂² ≤ 2" if form.coefficient == 1 else "h · c · L_σ · ‖K‖₂² ≤ 2"
+        got = step_inputs(block, form, "forward Euler step", "h · L_σ · ‖K‖₂² ≤ 2")
+        if isinstance(got, Check):
+            return got
+        lip, c, k, each, values = got.lip, got.coefficient, got.weight, got.each, got.values(h)
         scale = "" if c == 1 else f"{num(c)} · "
-        formula = "h · L_σ · ‖K‖₂² ≤ 2" if c == 1 else "h · c · L_σ · ‖K‖₂² ≤ 2"
-        values = {"h": Number.exact(h), "L_sigma": number(lip, s.kind), "c": Number.exact(c)}
         norm_note = f" The norm {form.norm} is treated as 1-Lipschitz." if form.norm else ""
         if lip in (0, sympy.oo):  # σ constant, or σ' unbounded
-            constant = lip == 0
-            return Check(
-                name="forward Euler step",
-                formula=formula,
-                condition="L_σ = 0: σ is constant" if constant else "L_σ = ∞",
-                status="proven" if constant else "violated",
-                reason="σ' = 0, so the step leaves differences unchanged."
-                if constant
-                else "σ' is unbounded (sup σ' = ∞), so no step size h > 0 is stable.",
-                notion=LIPSCHITZ,
-                values=values,
+            return degenerate_step(
+                "forward Euler step",
+                formula,
+                lip,
+                values,
+                "σ' = 0, so the step leaves differences unchanged.",
             )
         bound = _norm_bound(form, h, block.pde.params)
         plugged = (
-            f"{num(h)} · {scale}{shown(lip, s.kind)} · {each}² ≤ 2, i.e. {each} ≤ {num(bound)}"
+            f"{num(h)} · {scale}{shown(lip, got.kind)} · {each}² ≤ 2, i.e. {each} ≤ {num(bound)}"
         )
         return learned_step(
             block,

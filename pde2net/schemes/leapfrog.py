@@ -12,8 +12,8 @@ from __future__ import annotations
 import sympy
 
 from pde2net.analysis.forms import SymmetricLayer, symmetric
-from pde2net.analysis.functions import number, slopes
-from pde2net.analysis.report import Check, NormCondition, Number
+from pde2net.analysis.functions import slopes
+from pde2net.analysis.report import Check, NormCondition
 from pde2net.ir import Block
 from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
@@ -21,7 +21,6 @@ from pde2net.schemes import register
 from pde2net.schemes import update as up
 from pde2net.schemes.base import ENFORCE, SHARED, H, Scheme, step_index, steps_arg, value
 from pde2net.schemes.common import (
-    LIPSCHITZ,
     anti_dissipative,
     learned_step,
     linear_only,
@@ -31,7 +30,7 @@ from pde2net.schemes.common import (
     theorem2_check,
 )
 from pde2net.schemes.conditions import von_neumann
-from pde2net.schemes.norms import step_slopes
+from pde2net.schemes.norms import degenerate_step, step_inputs
 
 
 @register
@@ -81,28 +80,19 @@ class Leapfrog(Scheme):
         ]
 
     def _step(self, block: Block, form: SymmetricLayer, h: sympy.Expr) -> Check:
-        s, settled = step_slopes(block, form, "leapfrog step", "h · √(L_σ) · ‖K‖₂ ≤ 2")
-        if settled is not None or s is None:
-            return settled
-        lip = s.high
-        k = form.weight
-        each = f"‖{k}_j‖₂" if block.copies > 1 else f"‖{k}‖₂"
-        c = form.coefficient
-        formula = "h · √(L_σ) · ‖K‖₂ ≤ 2" if c == 1 else "h · √(c · L_σ) · ‖K‖₂ ≤ 2"
-        values = {"h": Number.exact(h), "L_sigma": number(lip, s.kind), "c": Number.exact(c)}
+        formula = "h · √(L_σ) · ‖K‖₂ ≤ 2" if form.coefficient == 1 else "h · √(c · L_σ) · ‖K‖₂ ≤ 2"
+        got = step_inputs(block, form, "leapfrog step", "h · √(L_σ) · ‖K‖₂ ≤ 2")
+        if isinstance(got, Check):
+            return got
+        lip, c, k, each, values = got.lip, got.coefficient, got.weight, got.each, got.values(h)
         bound = _norm_bound(form, h, block.pde.params)
         if bound is None:
-            ok = lip == 0
-            return Check(
-                name="leapfrog step",
-                formula=formula,
-                condition=f"L_σ = {num(lip)}",
-                status="proven" if ok else "violated",
-                reason="σ is constant, so the step is the free wave."
-                if ok
-                else "σ' is unbounded, so no step size h > 0 is stable.",
-                notion=LIPSCHITZ,
-                values=values,
+            return degenerate_step(
+                "leapfrog step",
+                formula,
+                lip,
+                values,
+                "σ is constant, so the step is the free wave.",
             )
         root = num(sympy.sqrt(c * lip))
         plugged = f"{num(h)} · {root} · {each} ≤ 2, i.e. {each} ≤ {num(bound)}"

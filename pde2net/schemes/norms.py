@@ -11,13 +11,15 @@ can be said is the Lipschitz constant of the step, which the reason states.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sympy
 
 from pde2net.analysis.forms import SymmetricLayer
-from pde2net.analysis.functions import Slopes, slopes
+from pde2net.analysis.functions import number, slopes
 from pde2net.analysis.report import Check, Number
 from pde2net.ir import Block, NormDecl
-from pde2net.schemes.common import num, unusable_slope
+from pde2net.schemes.common import LIPSCHITZ, num, unusable_slope
 
 
 def norm_lipschitz(decl: NormDecl) -> tuple[sympy.Expr, str]:
@@ -63,12 +65,51 @@ def normalised_step(block: Block, form: SymmetricLayer, name: str, formula: str)
     )
 
 
-def step_slopes(
-    block: Block, form: SymmetricLayer, name: str, formula: str
-) -> tuple[Slopes | None, Check | None]:
-    """σ's slopes for a step check, or the check that settles it first: the normalised
+@dataclass(frozen=True)
+class StepInputs:
+    """What a symmetric layer's step condition is made of: L_σ = sup σ' (exact or a
+    rigorous bound), the weight, its coefficient c, and how its norm is written."""
+
+    lip: sympy.Expr
+    kind: str
+    weight: str
+    coefficient: sympy.Expr
+    each: str  # ‖K‖₂, or ‖K_j‖₂ with per-step weights
+
+    def values(self, h: sympy.Expr) -> dict[str, Number]:
+        return {
+            "h": Number.exact(h),
+            "L_sigma": number(self.lip, self.kind),
+            "c": Number.exact(self.coefficient),
+        }
+
+
+def step_inputs(block: Block, form: SymmetricLayer, name: str, formula: str) -> StepInputs | Check:
+    """The inputs of a step check, or the check that settles it first: the normalised
     step when a norm sits inside σ, or why sup σ' cannot bound the step."""
     if form.norm:
-        return None, normalised_step(block, form, name, formula)
+        return normalised_step(block, form, name, formula)
     s = slopes(form.function, block.pde.params)
-    return s, unusable_slope(s, name, formula)
+    refused = unusable_slope(s, name, formula)
+    if refused is not None:
+        return refused
+    k = form.weight
+    each = f"‖{k}_j‖₂" if block.copies > 1 else f"‖{k}‖₂"
+    return StepInputs(s.high, s.kind, k, form.coefficient, each)
+
+
+def degenerate_step(name: str, formula: str, lip: sympy.Expr, values, constant: str) -> Check:
+    """L_σ = 0 (σ constant: `constant` says what the step then does) or L_σ = ∞ (σ' is
+    unbounded: no step size is stable)."""
+    zero = lip == 0
+    return Check(
+        name=name,
+        formula=formula,
+        condition="L_σ = 0: σ is constant" if zero else "L_σ = ∞",
+        status="proven" if zero else "violated",
+        reason=constant
+        if zero
+        else "σ' is unbounded (sup σ' = ∞), so no step size h > 0 is stable.",
+        notion=LIPSCHITZ,
+        values=values,
+    )
