@@ -57,16 +57,35 @@ def read_spec(path: str | Path) -> str:
 
 
 def check_text(
-    text: str, file: str = "<spec>", overrides: Mapping[str, object] | None = None
+    text: str,
+    file: str = "<spec>",
+    overrides: Mapping[str, object] | None = None,
+    budget: bool = False,
 ) -> Checked:
-    """Parse, lower and analyse spec text."""
+    """Parse, lower and analyse spec text. With `budget`, a network whose compile would
+    exceed a budget in force (pde2net.lang.cost) is refused before the analysis, as
+    compile and train want, as is a number the float32 network cannot hold
+    (pde2net.lang.float32); `check` analyses both anyway."""
     network = lower(parse(text, file), file, overrides)
+    if budget:
+        from pde2net.lang import cost, float32, limits
+
+        float32.check(network)
+        cost.enforce(network, limits.current())
     given = {str(k): str(v).strip() for k, v in (overrides or {}).items()}
     return Checked(file, text, network, analyze(network), given)
 
 
-def check_spec(path: str | Path, overrides: Mapping[str, object] | None = None) -> Checked:
-    return check_text(read_spec(path), str(path), overrides)
+def display_name(path: str | Path) -> str:
+    """A spec path as error messages and generated files name it: bytes of the file name
+    that are not UTF-8 (kept by Python as lone surrogates) shown as `\\xff` escapes."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def check_spec(
+    path: str | Path, overrides: Mapping[str, object] | None = None, budget: bool = False
+) -> Checked:
+    return check_text(read_spec(path), display_name(path), overrides, budget)
 
 
 def check_file(path: str | Path, set: Mapping[str, object] | None = None) -> dict[str, Any]:
@@ -120,7 +139,12 @@ def build_module(source: str, class_name: str, seed: int = 0) -> torch.nn.Module
 
 
 def compile_checked(checked: Checked, reversible: bool = False) -> Compiled:
+    """Generate and build a checked spec, after its estimated cost was found within the
+    budgets in force (pde2net.lang.cost; a SpecError otherwise, before anything is built)."""
     from pde2net.codegen.generate import generate
+    from pde2net.lang import cost, limits
+
+    cost.enforce(checked.network, limits.current())
 
     generated = generate(checked.network, checked.analysis, reversible=reversible)
     module = build_module(generated.source, generated.class_name)
@@ -139,7 +163,7 @@ def compile_text(
     reversible: bool = False,
 ) -> Compiled:
     """Check, generate and build spec text (as `compile_file`)."""
-    return compile_checked(check_text(text, file, overrides), reversible=reversible)
+    return compile_checked(check_text(text, file, overrides, budget=True), reversible=reversible)
 
 
 def compile_file(
@@ -152,4 +176,4 @@ def compile_file(
     `reversible=True` makes leapfrog and Verlet blocks backpropagate by reconstructing
     their states (memory independent of depth) instead of storing them.
     """
-    return compile_checked(check_spec(path, set), reversible=reversible)
+    return compile_checked(check_spec(path, set, budget=True), reversible=reversible)

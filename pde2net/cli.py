@@ -64,11 +64,13 @@ def _run(action, path: str, pairs: dict[str, str]) -> Any:
     from pde2net.lang.parser import load
 
     load()  # the grammar, once
+    from pde2net.api import display_name
+
     try:
         return action()
     except SpecError as err:
         source = None
-        if err.loc is not None and err.loc.file == path:
+        if err.loc is not None and err.loc.file in (path, display_name(path)):
             try:
                 source = read_spec(path)
             except SpecError:
@@ -77,6 +79,14 @@ def _run(action, path: str, pairs: dict[str, str]) -> Any:
     except RecursionError:
         click.echo(f"{path}:1:1: error: the spec nests too deeply", err=True)
         sys.exit(EXIT_SPEC)
+
+
+def _warn_cost(checked: Any) -> None:
+    """check builds nothing, so a network past a compile budget is only a warning there."""
+    from pde2net.lang import cost, limits
+
+    for problem in cost.problems(checked.network, limits.current()):
+        click.echo(f"{problem.loc}: warning: compile would refuse it: {problem.message}", err=True)
 
 
 def _verdict_note(report: dict[str, Any]) -> str:
@@ -131,6 +141,17 @@ _BUDGETS = (
         "activation memory of one sample, e.g. 4GiB (default)",
     ),
     ("--max-steps", "max_steps", "right-hand-side evaluations per block (default 100000)"),
+    ("--max-nodes", "max_nodes", "ONNX graph nodes of the unrolled network (default 30000)"),
+    (
+        "--max-operations",
+        "max_operations",
+        "weighted operations of one sample's forward pass (default 8e10)",
+    ),
+    (
+        "--max-compile-memory",
+        "max_compile_bytes",
+        "memory of the compile itself, e.g. 8GiB (default 4GiB)",
+    ),
 )
 
 
@@ -234,6 +255,7 @@ def check(
         from pde2net.reporting import print_report
 
         print_report(report)
+    _warn_cost(checked)
     if plot_path:
         from pde2net.plots import plot_amplification
 
@@ -288,7 +310,7 @@ def compile_command(
         from pde2net.api import check_spec
 
         started = time.perf_counter()
-        checked = _run(lambda: check_spec(spec, overrides), spec, overrides)
+        checked = _run(lambda: check_spec(spec, overrides, budget=True), spec, overrides)
         report = checked.report
         if report["verdict"] == "violated" and not allow_unstable:
             if as_json:
@@ -327,7 +349,7 @@ def compile_command(
         from pde2net.export.onnx import VerificationError
 
         if isinstance(err, SpecError):  # found while verifying: the network overflows
-            _fail_spec(err, checked.text if err.loc and err.loc.file == spec else None)
+            _fail_spec(err, checked.text if err.loc and err.loc.file == checked.path else None)
         if isinstance(err, VerificationError):
             click.echo(
                 f"{spec}: error: ONNX verification failed: {err}; nothing was written", err=True
@@ -630,7 +652,7 @@ def train_command(
         _check_output_dir(out_dir)
     from pde2net.api import check_spec
 
-    checked = _run(lambda: check_spec(spec, overrides), spec, overrides)
+    checked = _run(lambda: check_spec(spec, overrides, budget=True), spec, overrides)
     if checked.report["verdict"] == "violated":
         click.echo(
             f"{spec}: error: a stability condition is violated; refusing to train it", err=True
@@ -676,7 +698,7 @@ def train_command(
     except SystemExit:
         raise
     except SpecError as err:  # the trained network overflows on the verifier's inputs
-        _fail_spec(err, checked.text if err.loc and err.loc.file == spec else None)
+        _fail_spec(err, checked.text if err.loc and err.loc.file == checked.path else None)
     except ValueError as err:  # DataError: the data cannot be read or do not fit
         click.echo(f"error: {err}", err=True)
         sys.exit(EXIT_SPEC)

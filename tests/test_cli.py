@@ -309,3 +309,20 @@ def test_console_script_version():
     result = subprocess.run([SCRIPT, "--version"], capture_output=True, text=True, check=False)
     assert result.returncode == 0
     assert "0.1.0" in result.stdout
+
+
+def test_a_spec_file_name_that_is_not_utf8_compiles(tmp_path):
+    name = b"h\xff.pde"
+    path = tmp_path / "specs"
+    path.mkdir()
+    spec = path / name.decode("utf-8", "surrogateescape")
+    spec.write_bytes((SPECS / "classic" / "heat_1d.pde").read_bytes())
+    result = subprocess.run(
+        [sys.executable, "-m", "pde2net", "compile", name, "-o", b"out"],
+        capture_output=True,
+        cwd=path,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert b"from h\\\\xff.pde" in (path / "out" / "heat_1d.py").read_bytes()
