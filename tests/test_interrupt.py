@@ -36,3 +36,18 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path, delay):
     assert proc.returncode == 130, stderr
     assert stderr.strip() == "pde2net: interrupted"
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_ctrl_c_in_the_middle_of_training_exits_130_with_one_line(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pde2net", "train", str(SPECS / "experiments" / "digits_resnet.pde"),
+         "--data", "digits", "--epochs", "30", "--no-progress", "--out", str(tmp_path / "run")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    time.sleep(6)  # past start-up: compiling or in the first epochs
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert stderr.strip() == "pde2net: interrupted"
