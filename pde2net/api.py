@@ -56,6 +56,15 @@ def read_spec(path: str | Path) -> str:
         raise SpecError(f"cannot read: {err.strerror}", ir.Loc(str(path), 1, 1)) from None
 
 
+def preflight(network: ir.Network) -> None:
+    """Refuse (SpecError) what compile cannot build: a number float32 cannot hold, a
+    network past a compile budget in force. Nothing is built; torch is not imported."""
+    from pde2net.lang import cost, float32, limits
+
+    float32.check(network)
+    cost.enforce(network, limits.current())
+
+
 def check_text(
     text: str,
     file: str = "<spec>",
@@ -68,10 +77,7 @@ def check_text(
     (pde2net.lang.float32); `check` analyses both anyway."""
     network = lower(parse(text, file), file, overrides)
     if budget:
-        from pde2net.lang import cost, float32, limits
-
-        float32.check(network)
-        cost.enforce(network, limits.current())
+        preflight(network)
     given = {str(k): str(v).strip() for k, v in (overrides or {}).items()}
     return Checked(file, text, network, analyze(network), given)
 
@@ -139,12 +145,12 @@ def build_module(source: str, class_name: str, seed: int = 0) -> torch.nn.Module
 
 
 def compile_checked(checked: Checked, reversible: bool = False) -> Compiled:
-    """Generate and build a checked spec, after its estimated cost was found within the
-    budgets in force (pde2net.lang.cost; a SpecError otherwise, before anything is built)."""
+    """Generate and build a checked spec, after its numbers were found to fit float32 and
+    its estimated cost the budgets in force (pde2net.lang.float32, pde2net.lang.cost; a
+    SpecError otherwise, before anything is built)."""
     from pde2net.codegen.generate import generate
-    from pde2net.lang import cost, limits
 
-    cost.enforce(checked.network, limits.current())
+    preflight(checked.network)
 
     generated = generate(checked.network, checked.analysis, reversible=reversible)
     module = build_module(generated.source, generated.class_name)

@@ -231,3 +231,31 @@ def test_hostile_command_lines(args):
     )
     outcome = harness.run_cli(spec.encode(), *args)
     assert outcome.kind == "error", outcome.detail
+
+
+@settings(FIXED, max_examples=40)
+@given(strategies.hostile_number_specs())
+def test_hostile_numbers(text):
+    if judged(text).kind == "ok":
+        compiled = harness.compile_and_run(text)
+        assert compiled.kind != "bug", f"{compiled.detail}\n--- input:\n{text}"
+
+
+@settings(FIXED, max_examples=40)
+@given(strategies.renamed_specs())
+def test_renamed_bundled_specs(text):
+    judged(text)
+
+
+@settings(FIXED, max_examples=40)
+@given(strategies.resource_specs())
+def test_resource_shapes_are_refused_before_the_analysis(text):
+    outcome = harness.check(text, budget=True)
+    assert outcome.kind != "bug", f"{outcome.detail}\n--- input:\n{text[:2000]}"
+
+
+@settings(FIXED, max_examples=40)
+@given(strategies.train_options())
+def test_abused_train_options(args):
+    outcome = harness.train_cli(args)
+    assert outcome.kind != "bug", f"{outcome.detail}\n--- options: {args!r}"
