@@ -4,7 +4,8 @@ The language's numbers are exact and `check` analyses any of them up to 1e308 in
 magnitude (float64). A number that reaches the network's arithmetic, though, is a
 float32 there: one past ±3.4e38 is infinite and one below 1.4e-45 is 0, so
 `fn e(x) = 1e300 * x` or `min(x, 1e300)` cannot be compiled (torch refuses the clamp
-bound, and the product is `inf` for every input). `compile` and `train` refuse such a
+bound, and the product is `inf` for every input). Nor can a constant function where the
+network needs a field. `compile` and `train` refuse such a
 number with a located error before anything is built; `check` still analyses it.
 """
 
@@ -69,8 +70,47 @@ def _expressions(network: ir.Network) -> Iterator[tuple[str, sympy.Expr, ir.Loc]
                 yield f"the equation of pde '{layer.pde.name}'", eq.rhs, eq.loc
 
 
+def _is_constant(fn: ir.Function) -> bool:
+    return not fn.builtin and fn.var not in fn.expr.free_symbols
+
+
+def _constant(network: ir.Network) -> tuple[ir.Function, ir.Loc] | None:
+    """A user function that does not depend on its argument (`fn c(x) = 2`, `x - x`)
+    used where the generated code needs a tensor and would get a number: as a layer of
+    the network, or as all that a convolution, stencil or norm is applied to (`K' c(K
+    u)`). In a sum with the state (`lap u - c(u)`) a number broadcasts and is fine."""
+    for layer in network.layers:
+        if isinstance(layer, ir.ActivationLayer) and _is_constant(layer.function):
+            return layer.function, layer.function.loc or layer.loc
+    for block in network.blocks:
+        constants = {n: fn for n, fn in block.pde.functions.items() if _is_constant(fn)}
+        if not constants:
+            continue
+        for eq in block.pde.equations:
+            for node in sympy.preorder_traversal(eq.rhs):
+                if not isinstance(node, (*ir.APPLICATIONS, ir.SumSq)) or isinstance(node, ir.Act):
+                    continue
+                operand = node.args[1] if isinstance(node, ir.APPLICATIONS) else node.args[0]
+                used = [a for a in operand.atoms(ir.Act) if a.op in constants]
+                folded = operand.xreplace({a: constants[a.op].expr for a in used})
+                if used and not folded.atoms(*ir.APPLICATIONS) and not folded.free_symbols:
+                    fn = constants[used[0].op]
+                    return fn, fn.loc or eq.loc
+    return None
+
+
 def check(network: ir.Network) -> None:
-    """Refuse (SpecError) a number of the network's arithmetic that float32 cannot hold."""
+    """Refuse (SpecError) a number of the network's arithmetic that float32 cannot hold,
+    and a constant function (its value is a number, not a tensor of the network)."""
+    constant = _constant(network)
+    if constant is not None:
+        fn, loc = constant
+        raise SpecError(
+            f"'{fn.name}' does not depend on {fn.var} ({fn.name}({fn.var}) = {fn.expr}) but is "
+            "used where the network needs a field (a layer, or all a convolution, stencil "
+            "or norm acts on): compile cannot build it; check analyses it",
+            loc,
+        )
     for what, expr, loc in _expressions(network):
         for value in _numbers(expr):
             found = problem(value)

@@ -119,3 +119,35 @@ def test_a_network_name_too_long_for_a_file_name_is_a_located_error():
     assert (info.value.loc.line, info.value.loc.column) == (9, 9)
     assert "at most 200 characters" in info.value.message
     pde2net.check_text(_spec().replace("network heat_1d", f"network {name[:200]}"), "n.pde")
+
+
+CONSTANT = """\
+fn c(x) = 2
+pde p {{
+    state u[1]
+    weight K : conv(3, 1 -> 1)
+    dt(u) = {rhs}
+}}
+network constant {{
+    input signal(1, 16)
+{layer}    p by euler(h = 0.1, steps = 2)
+    output identity
+}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("rhs", "layer", "line"),
+    [("-K' c(K u)", "", 1), ("-K' K u", "    c\n", 1), ("-K' K c(u)", "", 1)],
+)
+def test_a_constant_function_where_a_field_is_needed_is_a_located_error(rhs, layer, line):
+    text = CONSTANT.format(rhs=rhs, layer=layer)
+    pde2net.check_text(text, "c.pde")
+    with pytest.raises(SpecError) as info:
+        check_text(text, "c.pde", budget=True)
+    assert info.value.loc.line == line and "does not depend on x" in info.value.message
+
+
+def test_a_constant_function_added_to_a_field_compiles():
+    compiled = pde2net.compile_text(CONSTANT.format(rhs="-K' K u - c(u)", layer=""), "c.pde")
+    assert compiled.module is not None
