@@ -269,6 +269,31 @@ def test_verification_failure_exits_3_and_writes_nothing(tmp_path, monkeypatch):
     assert not out.exists() or not any(out.iterdir())
 
 
+def test_a_full_disk_exits_74_in_one_line_and_keeps_the_old_outputs(tmp_path, monkeypatch):
+    from pde2net.export import files
+
+    spec = write(tmp_path, TINY)
+    out = tmp_path / "out"
+    assert CliRunner().invoke(cli.main, ["compile", str(spec), "-o", str(out)]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    replace, failed = files.os.replace, []
+
+    def full(src, dst):  # the disk fills up at the last file of three
+        if str(dst).endswith(".report.json") and not failed:
+            failed.append(dst)
+            raise OSError(28, "No space left on device")
+        replace(src, dst)
+
+    monkeypatch.setattr(files.os, "replace", full)
+    spec.write_text(TINY.replace("steps = 2", "steps = 3"))
+    result = CliRunner().invoke(cli.main, ["compile", str(spec), "-o", str(out)])
+    assert result.exit_code == cli.EXIT_IO == 74, result.output
+    assert result.output.strip().splitlines()[-1] == (
+        f"error: cannot write to {out}: No space left on device; nothing was written"
+    )
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
 def test_internal_error_exits_70_without_traceback(tmp_path, monkeypatch):
     import pde2net.api
 
