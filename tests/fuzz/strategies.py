@@ -460,9 +460,10 @@ def hostile_number_specs(draw: st.DrawFn) -> str:
         body=body,
         kernel=draw(mostly(st.just("3"), number, odds=6)),
         coef=draw(mostly(safe, number)),
-        # a huge non-integer pde argument reaches the generated class name, which is
-        # code generation's to sanitise (issue 19, item 1): only whole numbers here
-        arg=draw(mostly(st.just("1"), st.sampled_from(["0", "2", "4294967297", "1e300"]))),
+        # a pde argument reaches the generated class name, which code generation has yet
+        # to sanitise (issue 19, item 1: `Heat1e+300`, `Heat1e+16` do not parse): only
+        # arguments that print without an exponent here
+        arg=draw(mostly(st.just("1"), st.sampled_from(["0", "2", "0.5", "4294967297"]))),
         h=draw(mostly(st.just("0.25"), number, odds=6)),
         name=draw(mostly(st.just("net"), st.sampled_from(["n" * 200, "n" * 201, "n" * 5000]))),
     )

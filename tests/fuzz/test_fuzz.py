@@ -184,6 +184,13 @@ FOUND = {
     "complex flux": _stencil("-dx' f(dx u)").replace("pde d", "flux f(x) = sqrt(-1 - x^2)\npde d"),
     "complex slope": _spec(rhs="-K' leaky_relu(K u, sqrt(-1))"),
     "zero flux": _stencil("-dx' f(dx u)").replace("pde d", "fn f(x) = 0\npde d"),
+    # the sign of a coefficient with √π (erf's slope) in the exact von Neumann decision
+    "transcendental sign": (
+        "flux f(x) = erf(x)\npde N(c) {\n    state u[1]\n    grid a = 0.25\n"
+        "    dt(u) = -dx' f(dx u)\n}\nnetwork net {\n    input signal(1, 16)\n"
+        "    N(1) by euler(h = 1e-3, steps = 1, shared = true, enforce = true)\n"
+        "    output identity\n}\n"
+    ),
 }
 
 
