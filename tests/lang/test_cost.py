@@ -166,3 +166,11 @@ def test_check_warns_and_compile_refuses(cli, tmp_path):
     assert compiled.returncode == 2 and "Traceback" not in compiled.stderr
     assert "heat_1d.pde:18:5: error: this network unrolls to ~44,000 graph nodes" in compiled.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_the_export_is_bounded_in_python_too():
+    from pde2net.pipeline import build_outputs
+
+    checked = check_spec(HEAT, {"steps": "2000"})
+    with pytest.raises(SpecError, match="graph nodes"):
+        build_outputs(checked)
