@@ -151,7 +151,6 @@ def compile_checked(checked: Checked, reversible: bool = False) -> Compiled:
     the module is cheap at any depth; the compile budgets bound the ONNX export
     (pipeline.build_outputs, and the CLI's compile and train, check them)."""
     from pde2net.codegen.generate import generate
-
     from pde2net.lang import float32
 
     float32.check(checked.network)

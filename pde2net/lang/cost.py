@@ -13,6 +13,7 @@ that would take compile past one of the budgets of pde2net.lang.limits (`max_nod
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -176,17 +177,17 @@ _CHECKS = (
 def problems(network: ir.Network, limits: Limits) -> list[SpecError]:
     """A located error for each compile budget the network would exceed, at the layer
     where the running total passes it."""
-    total = estimate(network)
+    steps = [(dataclasses.replace(cost), layer, words) for cost, layer, words in _running(network)]
+    total = steps[-1][0] if steps else Cost(widest=math.prod(network.input.shape))
     found = []
     for option, key, show, text in _CHECKS:
         limit = getattr(limits, option)
         if getattr(total, key) <= limit:
             continue
-        loc, what = network.loc, "the network"
-        for cost, layer, words in _running(network):
-            if getattr(cost, key) > limit:
-                loc, what = layer.loc, words
-                break
+        loc, what = next(
+            ((layer.loc, words) for cost, layer, words in steps if getattr(cost, key) > limit),
+            (network.loc, "the network"),
+        )
         message = (
             f"this network {text.format(show(getattr(total, key)))}; the budget is "
             f"{show(limit)} (passed at {what})"
