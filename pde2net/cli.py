@@ -122,6 +122,10 @@ def _verdict_note(report: dict[str, Any]) -> str:
 
 
 def _internal(err: BaseException) -> NoReturn:
+    from pde2net.entry import interrupted, was_interrupted
+
+    if was_interrupted():  # Ctrl-C that surfaced as another exception (in an import)
+        interrupted()
     if os.environ.get("PDE2NET_DEBUG"):
         raise err
     summary = (str(err).strip().splitlines() or [""])[0][:300]
