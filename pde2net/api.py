@@ -56,17 +56,43 @@ def read_spec(path: str | Path) -> str:
         raise SpecError(f"cannot read: {err.strerror}", ir.Loc(str(path), 1, 1)) from None
 
 
+def preflight(network: ir.Network) -> None:
+    """Refuse (SpecError) what `pde2net compile` cannot build and export: a number
+    float32 cannot hold, a network past a compile budget in force. Nothing is built;
+    torch is not imported."""
+    from pde2net.lang import cost, float32, limits
+
+    float32.check(network)
+    cost.enforce(network, limits.current())
+
+
 def check_text(
-    text: str, file: str = "<spec>", overrides: Mapping[str, object] | None = None
+    text: str,
+    file: str = "<spec>",
+    overrides: Mapping[str, object] | None = None,
+    budget: bool = False,
 ) -> Checked:
-    """Parse, lower and analyse spec text."""
+    """Parse, lower and analyse spec text. With `budget`, a network whose compile would
+    exceed a budget in force (pde2net.lang.cost) is refused before the analysis, as
+    compile and train want, as is a number the float32 network cannot hold
+    (pde2net.lang.float32); `check` analyses both anyway."""
     network = lower(parse(text, file), file, overrides)
+    if budget:
+        preflight(network)
     given = {str(k): str(v).strip() for k, v in (overrides or {}).items()}
     return Checked(file, text, network, analyze(network), given)
 
 
-def check_spec(path: str | Path, overrides: Mapping[str, object] | None = None) -> Checked:
-    return check_text(read_spec(path), str(path), overrides)
+def display_name(path: str | Path) -> str:
+    """A spec path as error messages and generated files name it: bytes of the file name
+    that are not UTF-8 (kept by Python as lone surrogates) shown as `\\xff` escapes."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def check_spec(
+    path: str | Path, overrides: Mapping[str, object] | None = None, budget: bool = False
+) -> Checked:
+    return check_text(read_spec(path), display_name(path), overrides, budget)
 
 
 def check_file(path: str | Path, set: Mapping[str, object] | None = None) -> dict[str, Any]:
@@ -122,7 +148,14 @@ def build_module(source: str, class_name: str, seed: int = 0) -> torch.nn.Module
 
 
 def compile_checked(checked: Checked, reversible: bool = False) -> Compiled:
+    """Generate and build a checked spec, after its numbers were found to fit float32
+    (pde2net.lang.float32; a SpecError otherwise, before anything is built). Building
+    the module is cheap at any depth; the compile budgets bound the ONNX export
+    (pipeline.build_outputs, and the CLI's compile and train, check them)."""
     from pde2net.codegen.generate import generate
+    from pde2net.lang import float32
+
+    float32.check(checked.network)
 
     generated = generate(checked.network, checked.analysis, reversible=reversible)
     module = build_module(generated.source, generated.class_name)

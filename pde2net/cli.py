@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import re
 import sys
@@ -23,7 +24,27 @@ from pde2net.ir import Loc
 from pde2net.lang.errors import SpecError, source_lines_of
 from pde2net.lang.lower import COMMAND_LINE
 
-EXIT_UNSTABLE, EXIT_SPEC, EXIT_EXPORT, EXIT_INTERNAL = 1, 2, 3, 70
+EXIT_UNSTABLE, EXIT_SPEC, EXIT_EXPORT, EXIT_INTERNAL, EXIT_IO = 1, 2, 3, 70, 74
+
+
+class Finite(click.FloatRange):
+    """A float option that must be a finite number in a range (click's FloatRange lets
+    `nan` through every bound and `inf` through an open one)."""
+
+    name = "finite float"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+def _io_error(err: OSError, what: str) -> NoReturn:
+    """A failed read or write (a full disk, a lost mount): one line, exit 74."""
+    where = f" {err.filename}:" if err.filename else ""
+    click.echo(f"error: {what}:{where} {err.strerror or err}", err=True)
+    sys.exit(EXIT_IO)
 
 
 def _overrides(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -64,11 +85,13 @@ def _run(action, path: str, pairs: dict[str, str]) -> Any:
     from pde2net.lang.parser import load
 
     load()  # the grammar, once
+    from pde2net.api import display_name
+
     try:
         return action()
     except SpecError as err:
         source = None
-        if err.loc is not None and err.loc.file == path:
+        if err.loc is not None and err.loc.file in (path, display_name(path)):
             try:
                 source = read_spec(path)
             except SpecError:
@@ -77,6 +100,14 @@ def _run(action, path: str, pairs: dict[str, str]) -> Any:
     except RecursionError:
         click.echo(f"{path}:1:1: error: the spec nests too deeply", err=True)
         sys.exit(EXIT_SPEC)
+
+
+def _warn_cost(checked: Any) -> None:
+    """check builds nothing, so a network past a compile budget is only a warning there."""
+    from pde2net.lang import cost, limits
+
+    for problem in cost.problems(checked.network, limits.current()):
+        click.echo(f"{problem.loc}: warning: compile would refuse it: {problem.message}", err=True)
 
 
 def _verdict_note(report: dict[str, Any]) -> str:
@@ -91,6 +122,10 @@ def _verdict_note(report: dict[str, Any]) -> str:
 
 
 def _internal(err: BaseException) -> NoReturn:
+    from pde2net.entry import interrupted, was_interrupted
+
+    if was_interrupted():  # Ctrl-C that surfaced as another exception (in an import)
+        interrupted()
     if os.environ.get("PDE2NET_DEBUG"):
         raise err
     summary = (str(err).strip().splitlines() or [""])[0][:300]
@@ -131,6 +166,17 @@ _BUDGETS = (
         "activation memory of one sample, e.g. 4GiB (default)",
     ),
     ("--max-steps", "max_steps", "right-hand-side evaluations per block (default 100000)"),
+    ("--max-nodes", "max_nodes", "ONNX graph nodes of the unrolled network (default 30000)"),
+    (
+        "--max-operations",
+        "max_operations",
+        "weighted operations of one sample's forward pass (default 8e10)",
+    ),
+    (
+        "--max-compile-memory",
+        "max_compile_bytes",
+        "memory of the compile itself, e.g. 8GiB (default 4GiB)",
+    ),
 )
 
 
@@ -234,10 +280,14 @@ def check(
         from pde2net.reporting import print_report
 
         print_report(report)
+    _warn_cost(checked)
     if plot_path:
         from pde2net.plots import plot_amplification
 
-        panels = plot_amplification(checked.network, plot_path)
+        try:
+            panels = plot_amplification(checked.network, plot_path)
+        except OSError as err:
+            _io_error(err, f"cannot write the plot {plot_path}")
         message = f"wrote {plot_path}" if panels else "no stencil block to plot"
         click.echo(message, err=as_json)
     failed = report["stable"] is False if strict else report["verdict"] == "violated"
@@ -288,7 +338,7 @@ def compile_command(
         from pde2net.api import check_spec
 
         started = time.perf_counter()
-        checked = _run(lambda: check_spec(spec, overrides), spec, overrides)
+        checked = _run(lambda: check_spec(spec, overrides, budget=True), spec, overrides)
         report = checked.report
         if report["verdict"] == "violated" and not allow_unstable:
             if as_json:
@@ -320,14 +370,14 @@ def compile_command(
             click.echo(
                 f"error: cannot write to {out_dir}: {err.strerror}; nothing was written", err=True
             )
-            sys.exit(EXIT_SPEC)
+            sys.exit(EXIT_IO)
     except SystemExit:
         raise
     except Exception as err:
         from pde2net.export.onnx import VerificationError
 
         if isinstance(err, SpecError):  # found while verifying: the network overflows
-            _fail_spec(err, checked.text if err.loc and err.loc.file == spec else None)
+            _fail_spec(err, checked.text if err.loc and err.loc.file == checked.path else None)
         if isinstance(err, VerificationError):
             click.echo(
                 f"{spec}: error: ONNX verification failed: {err}; nothing was written", err=True
@@ -497,16 +547,16 @@ def _data_options(command):
 @main.command(name="train")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @_data_options
-@click.option("--epochs", default=3, show_default=True, type=click.IntRange(1))
+@click.option("--epochs", default=3, show_default=True, type=click.IntRange(1, 10**6))
 @click.option(
     "--out", "out_dir", default=None, help="Output directory [default: runs, or the --resume DIR]."
 )
 @_set_option
-@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1))
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1, 2**20))
 @click.option("--optimizer", default="adam", show_default=True, type=click.Choice(["adam", "sgd"]))
-@click.option("--lr", default=3e-3, show_default=True, type=click.FloatRange(min=0, min_open=True))
-@click.option("--momentum", default=0.9, show_default=True, type=float, help="SGD momentum.")
-@click.option("--weight-decay", default=0.0, show_default=True, type=click.FloatRange(min=0))
+@click.option("--lr", default=3e-3, show_default=True, type=Finite(0, 1e6, min_open=True))
+@click.option("--momentum", default=0.9, show_default=True, type=Finite(0, 1), help="SGD momentum.")
+@click.option("--weight-decay", default=0.0, show_default=True, type=Finite(0, 1e6))
 @click.option(
     "--schedule", default="none", show_default=True, type=click.Choice(["none", "step", "cosine"])
 )
@@ -514,7 +564,7 @@ def _data_options(command):
     "--smoothness",
     default=0.0,
     show_default=True,
-    type=click.FloatRange(min=0),
+    type=Finite(0, 1e12),
     help="Penalty on changes of per-step weights over time.",
 )
 @click.option(
@@ -531,10 +581,10 @@ def _data_options(command):
     "--val-fraction",
     default=0.0,
     show_default=True,
-    type=click.FloatRange(0, 1, max_open=True),
+    type=Finite(0, 1, max_open=True),
     help="Hold out this share of the training set; keep the best epoch (best.pt).",
 )
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**63 - 1))
 @click.option(
     "--reversible",
     is_flag=True,
@@ -556,7 +606,11 @@ def _data_options(command):
 @click.option("--channels-last", is_flag=True, help="channels_last memory format (images).")
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile the network.")
 @click.option(
-    "--workers", default=0, show_default=True, type=click.IntRange(0), help="DataLoader workers."
+    "--workers",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 1024),
+    help="DataLoader workers.",
 )
 @click.option(
     "--pin-memory/--no-pin-memory",
@@ -568,7 +622,7 @@ def _data_options(command):
     "--nproc",
     default=1,
     show_default=True,
-    type=click.IntRange(1),
+    type=click.IntRange(1, 1024),
     help="Processes (torch.distributed: nccl on GPUs, gloo on the CPU).",
 )
 @click.option(
@@ -581,7 +635,7 @@ def _data_options(command):
 @click.option(
     "--stop-after",
     default=None,
-    type=click.IntRange(1),
+    type=click.IntRange(1, 10**6),
     metavar="N",
     help="Stop after N epochs (the schedule still spans --epochs); --resume continues.",
 )
@@ -628,15 +682,17 @@ def train_command(
     if out_dir is None:
         out_dir = resume if resume is not None else "runs"
         _check_output_dir(out_dir)
-    from pde2net.api import check_spec
+    checked = None
+    try:  # every failure is a one-line error: located, data, I/O, or internal (exit 70)
+        from pde2net.api import check_spec
 
-    checked = _run(lambda: check_spec(spec, overrides), spec, overrides)
-    if checked.report["verdict"] == "violated":
-        click.echo(
-            f"{spec}: error: a stability condition is violated; refusing to train it", err=True
-        )
-        sys.exit(EXIT_UNSTABLE)
-    try:
+        checked = _run(lambda: check_spec(spec, overrides, budget=True), spec, overrides)
+        if checked.report["verdict"] == "violated":
+            click.echo(
+                f"{spec}: error: a stability condition is violated; refusing to train it",
+                err=True,
+            )
+            sys.exit(EXIT_UNSTABLE)
         from pde2net.train.distributed import run_training
         from pde2net.train.loop import TrainConfig
 
@@ -673,16 +729,23 @@ def train_command(
             data_root=data_root,
             resume=resume,
         )
+        metrics = json.loads((Path(out_dir) / "metrics.json").read_text())
     except SystemExit:
         raise
     except SpecError as err:  # the trained network overflows on the verifier's inputs
-        _fail_spec(err, checked.text if err.loc and err.loc.file == spec else None)
+        err.notes.append(
+            "the trained weights make it overflow: the training may have diverged "
+            "(try a smaller --lr)"
+        )
+        own = checked is not None and err.loc is not None and err.loc.file == checked.path
+        _fail_spec(err, checked.text if own else None)
     except ValueError as err:  # DataError: the data cannot be read or do not fit
         click.echo(f"error: {err}", err=True)
         sys.exit(EXIT_SPEC)
+    except OSError as err:
+        _io_error(err, f"training into {out_dir} stopped; the files written before are intact")
     except Exception as err:
         _internal(err)
-    metrics = json.loads((Path(out_dir) / "metrics.json").read_text())
     key = "test_accuracy" if "test_accuracy" in metrics else "test_psnr"
     unit = "%" if key == "test_accuracy" else " dB"
     best = metrics.get("validation", {}).get("best_epoch")
@@ -705,7 +768,7 @@ def train_command(
 @main.command(name="evaluate")
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
 @_data_options
-@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1))
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1, 2**20))
 @_json_option
 def evaluate_command(
     model: str, data_name: str, data_root: str | None, batch_size: int, as_json: bool
@@ -720,6 +783,8 @@ def evaluate_command(
     except ValueError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(EXIT_SPEC)
+    except OSError as err:
+        _io_error(err, f"cannot evaluate {model}")
     except Exception as err:
         _internal(err)
     if as_json:

@@ -8,13 +8,32 @@ of a traceback or click's "Aborted!" with the "unstable" code 1.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from typing import NoReturn
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
+_signalled = False  # set by the first Ctrl-C, whatever exception it then turns into
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    global _signalled
+    _signalled = True
+    raise KeyboardInterrupt
+
+
+def was_interrupted() -> bool:
+    """Whether Ctrl-C was pressed: a KeyboardInterrupt raised while a C extension
+    initialises comes out as another exception (`ImportError: initialization failed`),
+    which is an interruption, not an internal error."""
+    return _signalled
+
+
 def main() -> None:
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not ignored
+        signal.signal(signal.SIGINT, _on_sigint)
     try:
         from pde2net.cli import run
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from pde2net.api import Checked, Compiled, compile_checked
+from pde2net.api import Checked, Compiled, compile_checked, preflight
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,6 +63,7 @@ def build_outputs(
     export raises instead of producing files. `quantize="int8"` adds `.int8.onnx`,
     calibrated on `calibration` (inputs (N, C, …); default: standard-normal inputs).
     """
+    preflight(checked.network)  # the compile budgets, before anything is built
     compiled = compile_checked(checked)
     model, record = export_compiled(compiled)
     report = dict(compiled.report)

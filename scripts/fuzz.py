@@ -5,8 +5,11 @@
     .venv/bin/python scripts/fuzz.py --save failures/ # write each failing input to a file
 
 Inputs come from the Hypothesis strategies in tests/fuzz/strategies.py: derivations of
-the grammar, structured specs with hostile leaves, mutations of the bundled specs, and
-bytes. Each one must end in a report or a located error (pde2net.lang.errors.SpecError)
+the grammar, structured specs with hostile leaves, mutations of the bundled specs, bytes,
+hostile numbers (overflow, underflow, 4,400-digit exponents, float32's limits), bundled
+specs with names renamed, resource shapes (huge steps, sizes, block counts, names; judged
+with the compile budgets) and abused `train` options (through the command, the training
+itself replaced by an exit). Each one must end in a report or a located error (pde2net.lang.errors.SpecError)
 within 2 s (tests/fuzz/harness.py is the oracle). Some accepted specs are also compiled
 and run, and some inputs go through the `pde2net check` command in a subprocess, which
 must exit 0, 1 or 2 without a traceback (70, an internal error, is a failure).
@@ -37,6 +40,19 @@ SOURCES = {
     "structured": strategies.structured_specs(),
     "mutated": strategies.mutated_specs(),
     "bytes": strategies.byte_inputs(),
+    "numbers": strategies.hostile_number_specs(),
+    "renamed": strategies.renamed_specs(),
+    "resources": strategies.resource_specs(),
+    "train": strategies.train_options(),
+}
+# How each source's inputs are judged (default: harness.check, or check_bytes for bytes):
+# resource shapes as compile sees them (budgets before the analysis), train options
+# through the command with the training replaced by an exit.
+# Hostile numbers meet float32 and torch only when compiled: compile them five times as often.
+COMPILE_MORE = {"numbers": 5}
+JUDGES = {
+    "resources": lambda text: harness.check(text, budget=True),
+    "train": harness.train_cli,
 }
 
 
@@ -54,21 +70,32 @@ class Campaign:
         """Judge one input (and compile it, or run it through the CLI, now and then)."""
         args, counter = self.args, self.counts.setdefault(name, collections.Counter())
         self.index += 1
-        raw = value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
-        outcome = harness.check_bytes(value) if isinstance(value, bytes) else harness.check(value)
+        if isinstance(value, list):  # train options
+            raw = "\0".join(value).encode("utf-8", "surrogatepass")
+        else:
+            raw = value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
+        if name in JUDGES:
+            outcome = JUDGES[name](value)
+        else:
+            outcome = (
+                harness.check_bytes(value) if isinstance(value, bytes) else harness.check(value)
+            )
         counter[outcome.kind] += 1
         self.slowest = sorted([*self.slowest, (outcome.seconds, name, raw)], reverse=True)[:5]
         if outcome.kind == "bug":
             self.failures.append((name, raw, outcome.detail))
         elif (
-            outcome.kind == "ok" and args.compile_every and counter["ok"] % args.compile_every == 1
+            outcome.kind == "ok"
+            and name not in JUDGES
+            and args.compile_every
+            and counter["ok"] % max(1, args.compile_every // COMPILE_MORE.get(name, 1)) == 1
         ):
             text = value if isinstance(value, str) else raw.decode("utf-8-sig")
             built = harness.compile_and_run(text)
             counter["compiled"] += built.kind == "ok"
             if built.kind == "bug":
                 self.failures.append((name + " (compile)", raw, built.detail))
-        if args.cli_every and self.index % args.cli_every == 0:
+        if args.cli_every and self.index % args.cli_every == 0 and name not in JUDGES:
             cli = harness.run_cli(raw)
             counter["cli"] += 1
             if cli.kind == "bug":

@@ -269,6 +269,31 @@ def test_verification_failure_exits_3_and_writes_nothing(tmp_path, monkeypatch):
     assert not out.exists() or not any(out.iterdir())
 
 
+def test_a_full_disk_exits_74_in_one_line_and_keeps_the_old_outputs(tmp_path, monkeypatch):
+    from pde2net.export import files
+
+    spec = write(tmp_path, TINY)
+    out = tmp_path / "out"
+    assert CliRunner().invoke(cli.main, ["compile", str(spec), "-o", str(out)]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    replace, failed = files.os.replace, []
+
+    def full(src, dst):  # the disk fills up at the last file of three
+        if str(dst).endswith(".report.json") and not failed:
+            failed.append(dst)
+            raise OSError(28, "No space left on device")
+        replace(src, dst)
+
+    monkeypatch.setattr(files.os, "replace", full)
+    spec.write_text(TINY.replace("steps = 2", "steps = 3"))
+    result = CliRunner().invoke(cli.main, ["compile", str(spec), "-o", str(out)])
+    assert result.exit_code == cli.EXIT_IO == 74, result.output
+    assert result.output.strip().splitlines()[-1] == (
+        f"error: cannot write to {out}: No space left on device; nothing was written"
+    )
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
 def test_internal_error_exits_70_without_traceback(tmp_path, monkeypatch):
     import pde2net.api
 
@@ -309,3 +334,20 @@ def test_console_script_version():
     result = subprocess.run([SCRIPT, "--version"], capture_output=True, text=True, check=False)
     assert result.returncode == 0
     assert "0.1.0" in result.stdout
+
+
+def test_a_spec_file_name_that_is_not_utf8_compiles(tmp_path):
+    name = b"h\xff.pde"
+    path = tmp_path / "specs"
+    path.mkdir()
+    spec = path / name.decode("utf-8", "surrogateescape")
+    spec.write_bytes((SPECS / "classic" / "heat_1d.pde").read_bytes())
+    result = subprocess.run(
+        [sys.executable, "-m", "pde2net", "compile", name, "-o", b"out"],
+        capture_output=True,
+        cwd=path,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert b"from h\\\\xff.pde" in (path / "out" / "heat_1d.py").read_bytes()

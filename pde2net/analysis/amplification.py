@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import sympy
+from sympy.polys.polyerrors import NotAlgebraic
 
 from pde2net.ir import PDE, Act, Equation, Stencil, StencilDecl, StencilT
 
@@ -410,14 +411,19 @@ def _nonpositive_algebraic(expr: sympy.Expr, var: sympy.Symbol, lo, hi) -> bool:
 
 
 def _sign(value: sympy.Expr) -> int:
-    """The sign of a real algebraic number, exactly: zero iff its minimal polynomial is
-    the variable itself; otherwise enough digits of a certified evaluation."""
+    """The sign of a real number, exactly: an algebraic one is zero iff its minimal
+    polynomial is the variable itself, a transcendental one iff SymPy proves it zero;
+    otherwise enough digits of a certified evaluation (too few: Undecided)."""
     value = sympy.expand(value)
     if value.is_Rational:
         return int(sympy.sign(value))
     x = sympy.Dummy("x")
-    if sympy.minimal_polynomial(value, x) == x:
-        return 0
+    try:
+        if sympy.minimal_polynomial(value, x) == x:
+            return 0
+    except NotAlgebraic:  # π from erf's slope 2/√π: zero only if SymPy proves it
+        if value.is_zero:
+            return 0
     digits = value.evalf(60)
     if abs(digits) < sympy.Float("1e-50"):
         raise Undecided(f"the sign of {sympy.sstr(value)} needs more precision")

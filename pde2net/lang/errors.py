@@ -58,6 +58,15 @@ def clip(text: str, column: int, width: int) -> tuple[str, int, int]:
     return head + window + tail, column - start + len(head), width
 
 
+def abbreviate(text: str, width: int = 40) -> str:
+    """`text`, or its start and end around `…` when longer than `width` (a 5,000-digit
+    number in a message)."""
+    if len(text) <= width:
+        return text
+    half = (width - 1) // 2
+    return f"{text[:half]}…{text[-half:]}"
+
+
 def source_lines_of(source: str) -> list[str]:
     """The lines of a spec as the parser numbers them: split at "\n" only (a form feed
     or U+2028 does not end a line), without a line ending's "\r"; an empty file has one

@@ -30,7 +30,7 @@ from pde2net.ir import (
     Weight,
 )
 from pde2net.lang.builtins import ACTIVATIONS, MATH, builtin_activation
-from pde2net.lang.errors import SpecError, did_you_mean
+from pde2net.lang.errors import SpecError, abbreviate, did_you_mean
 from pde2net.lang.stencils import NAMES as STENCILS
 from pde2net.lang.stencils import builtin_stencil
 
@@ -135,7 +135,7 @@ def number(token: Token, file: str) -> sympy.Rational:
     # 1e308 is in range and 0.001e310 too; the exponent is bounded first so that no
     # huge power (or a 5,000-digit int conversion) is ever computed
     if exponent and (len(exponent.lstrip("+-")) > 6 or abs(int(exponent)) > 2 * MAX_DIGITS):
-        raise SpecError(f"number {text} is out of range", loc_of(token, file))
+        raise SpecError(f"number {abbreviate(text)} is out of range", loc_of(token, file))
     if len(mantissa) > MAX_DIGITS:
         raise SpecError(
             f"number {text[:20]}... has more than {MAX_DIGITS} digits", loc_of(token, file)
@@ -143,7 +143,7 @@ def number(token: Token, file: str) -> sympy.Rational:
     value = sympy.Rational(mantissa) * sympy.Integer(10) ** int(exponent or 0)
     problem = number_problem(value)
     if problem is not None:
-        raise SpecError(f"number {text} {problem}", loc_of(token, file))
+        raise SpecError(f"number {abbreviate(text)} {problem}", loc_of(token, file))
     return value
 
 

@@ -5,8 +5,9 @@ trainable parameters, the activation memory of one sample (float32, batch 1, eve
 a training step stores) and the number of right-hand-side evaluations per block. A
 layer that takes any of them over its budget is a located error that states the
 estimate. The budgets come from `use(...)` (the CLI's --max-* options), else from the
-environment (PDE2NET_MAX_PARAMETERS, PDE2NET_MAX_ACTIVATION_BYTES, PDE2NET_MAX_STEPS),
-else from the defaults below.
+environment (PDE2NET_MAX_PARAMETERS, PDE2NET_MAX_ACTIVATION_BYTES, PDE2NET_MAX_STEPS,
+and for compile's own cost, estimated in pde2net.lang.cost: PDE2NET_MAX_NODES,
+PDE2NET_MAX_OPERATIONS, PDE2NET_MAX_COMPILE_MEMORY), else from the defaults below.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ class Limits:
     max_parameters: int = 10**8
     max_activation_bytes: int = 4 * 2**30
     max_steps: int = 100_000  # right-hand-side evaluations per block and forward pass
+    # compile's own cost (pde2net.lang.cost): `compile` within about 60 s and 4 GB
+    max_nodes: int = 30_000  # ONNX graph nodes, every step unrolled
+    max_operations: int = 8 * 10**10  # weighted operations of one sample's forward pass
+    max_compile_bytes: int = 4 * 2**30  # the compile process's memory
 
     def replace(self, **changes: int | None) -> Limits:
         given = {k: v for k, v in changes.items() if v is not None}
@@ -46,6 +51,9 @@ _OPTIONS = {
     "max_parameters": ("PDE2NET_MAX_PARAMETERS", "--max-parameters"),
     "max_activation_bytes": ("PDE2NET_MAX_ACTIVATION_BYTES", "--max-activation-bytes"),
     "max_steps": ("PDE2NET_MAX_STEPS", "--max-steps"),
+    "max_nodes": ("PDE2NET_MAX_NODES", "--max-nodes"),
+    "max_operations": ("PDE2NET_MAX_OPERATIONS", "--max-operations"),
+    "max_compile_bytes": ("PDE2NET_MAX_COMPILE_MEMORY", "--max-compile-memory"),
 }
 _ACTIVE: ContextVar[Limits | None] = ContextVar("pde2net_limits", default=None)
 
@@ -79,12 +87,18 @@ def use(
     max_parameters: int | None = None,
     max_activation_bytes: int | None = None,
     max_steps: int | None = None,
+    max_nodes: int | None = None,
+    max_operations: int | None = None,
+    max_compile_bytes: int | None = None,
 ) -> Iterator[Limits]:
     """Compile with these budgets (None keeps the one in force)."""
     limits = current().replace(
         max_parameters=max_parameters,
         max_activation_bytes=max_activation_bytes,
         max_steps=max_steps,
+        max_nodes=max_nodes,
+        max_operations=max_operations,
+        max_compile_bytes=max_compile_bytes,
     )
     token = _ACTIVE.set(limits)
     try:
@@ -186,6 +200,13 @@ def block_tensors(block: ir.Block) -> tuple[int, int]:
     return count, widest
 
 
+def raise_budget(message: str, loc: ir.Loc, option: str) -> SpecError:
+    """The error for a budget exceeded, with how to raise it."""
+    variable, flag = _OPTIONS[option]
+    note = f"the budget can be raised with {flag} or the environment variable {variable}"
+    return SpecError(message, loc, [note])
+
+
 class Budget:
     """Running totals over the layers of a network, checked as each layer is added."""
 
@@ -196,12 +217,7 @@ class Budget:
         self.activation_bytes = 0
 
     def _raise(self, message: str, loc: ir.Loc, option: str) -> None:
-        variable, flag = _OPTIONS[option]
-        raise SpecError(
-            message,
-            loc,
-            [f"the budget can be raised with {flag} or the environment variable {variable}"],
-        )
+        raise raise_budget(message, loc, option)
 
     def input(self, spec: ir.InputSpec) -> None:
         self.activations(math.prod(spec.shape) * FLOAT_BYTES, "the input", spec.loc)

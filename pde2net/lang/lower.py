@@ -12,7 +12,7 @@ from lark import Token, Tree
 from pde2net import ir
 from pde2net.lang.args import LARGEST, REQUIRED, SMALLEST, ArgSpec, Bound, bind
 from pde2net.lang.builtins import ACTIVATIONS
-from pde2net.lang.errors import SpecError, did_you_mean
+from pde2net.lang.errors import SpecError, abbreviate, did_you_mean
 from pde2net.lang.expressions import (
     FLOAT32_LARGEST,
     Evaluator,
@@ -89,14 +89,20 @@ def parse_overrides(pairs: Mapping[str, object] | None) -> dict[str, sympy.Expr]
         start = len("--set ") + len(name) + 2
         where = ir.Loc(COMMAND_LINE, 1, start, start + len(text))
         if isinstance(raw, bool) or not _NUMBER.fullmatch(text):
-            raise SpecError(f"--set {name}={text}: the value must be a number", where)
+            raise SpecError(f"--set {name}={abbreviate(text)}: the value must be a number", where)
         sign = -1 if text.startswith("-") else 1
         try:
             value = number(Token("NUMBER", text.lstrip("+-")), COMMAND_LINE)
         except SpecError:
-            raise SpecError(f"--set {name}={text}: the number is out of range", where) from None
+            raise SpecError(
+                f"--set {name}={abbreviate(text)}: the number is out of range", where
+            ) from None
         result[name] = sign * value
     return result
+
+
+# The longest network name: NAME.report.json and NAME.int8.onnx fit in 255 bytes with room
+MAX_NETWORK_NAME = 200
 
 
 class Lowering:
@@ -483,6 +489,13 @@ class Lowering:
     # -- networks ------------------------------------------------------------------------
     def _network(self, tree: Tree) -> ir.Network:
         name_token, *stmts = tree.children
+        if len(str(name_token)) > MAX_NETWORK_NAME:
+            raise self.error(
+                f"the network name is {len(str(name_token)):,} characters long; the output "
+                f"files are named after it (NAME.report.json) and a file name has at most "
+                f"255 bytes: use at most {MAX_NETWORK_NAME} characters",
+                name_token,
+            )
         stmts = [s for s in stmts if s is not None]
         ev = Evaluator(self.scope)
         if not stmts or stmts[0].data != "input_stmt":

@@ -64,11 +64,17 @@ def _located(err: SpecError, text: str, file: str) -> str | None:
     return None
 
 
-def check(text: str, overrides: Mapping[str, object] | None = None, file: str = FILE) -> Outcome:
-    """Run the in-process front end and analysis on `text` and judge the outcome."""
+def check(
+    text: str,
+    overrides: Mapping[str, object] | None = None,
+    file: str = FILE,
+    budget: bool = False,
+) -> Outcome:
+    """Run the in-process front end and analysis on `text` and judge the outcome; with
+    `budget`, as compile does (pde2net.api.preflight before the analysis)."""
     started = time.process_time()
     try:
-        checked = check_text(text, file, overrides)
+        checked = check_text(text, file, overrides, budget=budget)
         kind, detail = "ok", ""
         try:
             json.dumps(checked.report, allow_nan=False, ensure_ascii=False)
@@ -163,3 +169,41 @@ def run_cli(data: bytes, *args: str) -> Outcome:
                 return Outcome("bug", f"not a located error: {err[:500]}", seconds)
             return Outcome("error", first, seconds)
         return Outcome("ok", "", seconds)
+
+
+def train_cli(args: list[str]) -> Outcome:
+    """`pde2net train SPEC --data digits ARGS` in process, the training itself replaced
+    by an exit 0: options are validated (exit 2, click's usage error or a located one)
+    or accepted (0), never a traceback or an internal error."""
+    from click.testing import CliRunner
+
+    from pde2net import cli
+    from pde2net.train import distributed
+
+    def accepted(*_args: object, **_kwargs: object) -> None:
+        raise SystemExit(0)
+
+    started = time.perf_counter()
+    saved = distributed.run_training
+    distributed.run_training = accepted
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            result = CliRunner().invoke(
+                cli.main,
+                ["train", str(TRAIN_SPEC), "--data", "digits", "--out", tmp, *args],
+                catch_exceptions=True,
+            )
+    finally:
+        distributed.run_training = saved
+    seconds = time.perf_counter() - started
+    output = result.output
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        return Outcome("bug", f"{type(result.exception).__name__}: {result.exception}", seconds)
+    if "Traceback" in output or result.exit_code not in (0, 1, 2):
+        return Outcome("bug", f"exit {result.exit_code}: {output[-500:]}", seconds)
+    if result.exit_code == 2 and "Invalid value" not in output and ": error: " not in output:
+        return Outcome("bug", f"exit 2 without a usage or located error: {output[-500:]}", seconds)
+    return Outcome("ok" if result.exit_code == 0 else "error", output[-200:], seconds)
+
+
+TRAIN_SPEC = ROOT / "specs" / "experiments" / "heat_1d_euler.pde"

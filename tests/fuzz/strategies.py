@@ -411,3 +411,147 @@ def byte_inputs(draw: st.DrawFn) -> bytes:
         else:
             data = data.replace(b"\n", draw(st.sampled_from([b"\r\n", b"\r", b"\x0b", b"\x85"])))
     return bytes(data)
+
+
+# -- hostile numbers, renamings, resource shapes, train options -------------------------
+
+# fmt: off
+HUGE_NUMBERS = [
+    '1e308', '1e-308', '1e309', '1e-309', '1.7976931348623157e308', '3.4e38', '3.5e38',
+    '1e-45', '1e-46', '1e300', '1e-300', '1e39', '1e' + '9' * 4400, '1e-' + '9' * 4400,
+    '9' * 4400, '0.' + '0' * 400 + '1', '1' + '0' * 400, '10000000000000000.5',
+    '4294967297', '18446744073709551617',
+]
+NUMBER_BODIES = [
+    '{n} * x', 'x * {n}', 'min(x, {n})', 'max(x, -{n})', 'leaky_relu({n})', '{n}',
+    'x / {n}', 'x * exp({n})', 'x * exp(700) * exp(700)', '3 / 10^400 * x',
+    'x + {n} - {n}', 'tanh({n} * x)', 'x^{n}', '{n}^x', 'x * 10^{n}',
+]
+# fmt: on
+
+NUMBER_TEMPLATE = """\
+const c = {c}
+fn e(x) = {body}
+pde heat(k) {{
+    state u[1]
+    grid h
+    weight K : conv({kernel}, 1 -> 1)
+    dt(u) = lap u - {coef} * e(u)
+}}
+const h = 1
+network {name} {{
+    input signal(1, 16)
+    heat({arg}) by euler(h = {h}, steps = 2)
+    output identity
+}}
+"""
+
+
+@st.composite
+def hostile_number_specs(draw: st.DrawFn) -> str:
+    """A small spec with hostile numbers in a function body, a coefficient, a kernel
+    size, a pde argument, a constant and a step size: overflow, underflow, 4,400-digit
+    exponents, float32's limits."""
+    number = st.one_of(st.sampled_from(HUGE_NUMBERS), numbers)
+    body = draw(st.sampled_from(NUMBER_BODIES)).replace("{n}", draw(number))
+    safe = st.sampled_from(["1e-3", "0.5", "1"])
+    return NUMBER_TEMPLATE.format(
+        c=draw(mostly(safe, number)),
+        body=body,
+        kernel=draw(mostly(st.just("3"), number, odds=6)),
+        coef=draw(mostly(safe, number)),
+        # a pde argument reaches the generated class name, which code generation has yet
+        # to sanitise (issue 19, item 1: `Heat1e+300`, `Heat1e+16` do not parse): only
+        # arguments that print without an exponent here
+        arg=draw(mostly(st.just("1"), st.sampled_from(["0", "2", "0.5", "4294967297"]))),
+        h=draw(mostly(st.just("0.25"), number, odds=6)),
+        name=draw(mostly(st.just("net"), st.sampled_from(["n" * 200, "n" * 201, "n" * 5000]))),
+    )
+
+
+def _identifiers(text: str) -> list[str]:
+    return sorted(set(re.findall(r"(?<![\w.])[A-Za-z_]\w*", text)))
+
+
+@st.composite
+def renamed_specs(draw: st.DrawFn) -> str:
+    """A bundled spec with one to three of its names renamed consistently, to Python's
+    names, the generated module's, the language's own words, or long ones."""
+    text = draw(st.sampled_from(_bundled_texts()))
+    code = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+    for _ in range(draw(st.integers(1, 3))):
+        old = draw(st.sampled_from(_identifiers(code)))
+        new = draw(hostile_names)
+        code = re.sub(rf"(?<![\w.]){re.escape(old)}(?!\w)", new, code)
+    return code
+
+
+RESOURCE_TEMPLATE = """\
+pde heat(c) {{
+    state u[c]
+    grid h
+    dt(u) = lap u
+}}
+pde parabolic(c) {{
+    state  u[c]
+    weight K : conv({kernel}, c -> c)
+    dt(u) = -K' relu(K u)
+}}
+const h = 1
+network {name} {{
+    input {input}
+    conv({kernel}, 1 -> {width}), relu
+{blocks}
+    output identity
+}}
+"""
+
+
+@st.composite
+def resource_specs(draw: st.DrawFn) -> str:
+    """Specs shaped to cost too much: many steps, large inputs, many blocks, wide
+    layers, long names. Compile budgets refuse them before anything is built."""
+    dims = draw(st.integers(1, 2))
+    size = draw(st.sampled_from([8, 16, 64, 1024, 2048, 65536, 10**6]))
+    if dims == 2:
+        size = min(size, 4096)
+    width = draw(st.sampled_from([1, 2, 16, 64, 512, 4096]))
+    steps = draw(st.sampled_from([1, 2, 10, 200, 1000, 2000, 10**5, 10**9]))
+    # 1,500 one-step blocks pass the node budget; lowering costs ~2 ms a block, so 2,000
+    # would sit at the oracle's 4 s of CPU time on a loaded machine
+    count = draw(st.sampled_from([1, 2, 5, 50, 1500]))
+    kind = draw(st.sampled_from(["heat", "parabolic"]))
+    scheme = draw(
+        st.sampled_from(["euler(h = 0.1, steps = {s})", "leapfrog(h = 0.1, steps = {s})"])
+    )
+    block = f"    {kind}({width}) by {scheme.format(s=steps)}"
+    return RESOURCE_TEMPLATE.format(
+        kernel="x".join(["3"] * dims),
+        name=draw(st.sampled_from(["net", "n" * 200, "n" * 201, "n" * 100_000])),
+        input=f"image(1, {size}, {size})" if dims == 2 else f"signal(1, {size})",
+        width=width,
+        blocks="\n".join([block] * count),
+    )
+
+
+TRAIN_OPTIONS = [
+    "--lr", "--momentum", "--weight-decay", "--smoothness", "--val-fraction", "--epochs",
+    "--batch-size", "--seed", "--workers", "--nproc", "--stop-after", "--optimizer",
+    "--schedule", "--amp", "--augment", "--device", "--max-nodes", "--max-operations",
+    "--max-compile-memory", "--max-steps", "--set",
+]  # fmt: skip
+TRAIN_VALUES = [
+    "nan", "inf", "-inf", "+inf", "NaN", "1e400", "-1e400", "1e30", "-1", "0", "1", "0.5",
+    "1.0000001", "0x10", "", " ", "1e", "abc", "10" * 30, "-" + "9" * 30, "2**63",
+    "9223372036854775808", "1_000", "steps=1e400", "steps=nan", "h=inf", "=", "1e-400",
+    "\x00", "é",
+]  # fmt: skip
+
+
+@st.composite
+def train_options(draw: st.DrawFn) -> list[str]:
+    """One to three abused `pde2net train` options."""
+    args: list[str] = []
+    for _ in range(draw(st.integers(1, 3))):
+        args += [draw(st.sampled_from(TRAIN_OPTIONS)), draw(st.sampled_from(TRAIN_VALUES))]
+    return args

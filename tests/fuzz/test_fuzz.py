@@ -184,6 +184,13 @@ FOUND = {
     "complex flux": _stencil("-dx' f(dx u)").replace("pde d", "flux f(x) = sqrt(-1 - x^2)\npde d"),
     "complex slope": _spec(rhs="-K' leaky_relu(K u, sqrt(-1))"),
     "zero flux": _stencil("-dx' f(dx u)").replace("pde d", "fn f(x) = 0\npde d"),
+    # the sign of a coefficient with √π (erf's slope) in the exact von Neumann decision
+    "transcendental sign": (
+        "flux f(x) = erf(x)\npde N(c) {\n    state u[1]\n    grid a = 0.25\n"
+        "    dt(u) = -dx' f(dx u)\n}\nnetwork net {\n    input signal(1, 16)\n"
+        "    N(1) by euler(h = 1e-3, steps = 1, shared = true, enforce = true)\n"
+        "    output identity\n}\n"
+    ),
 }
 
 
@@ -231,3 +238,31 @@ def test_hostile_command_lines(args):
     )
     outcome = harness.run_cli(spec.encode(), *args)
     assert outcome.kind == "error", outcome.detail
+
+
+@settings(FIXED, max_examples=40)
+@given(strategies.hostile_number_specs())
+def test_hostile_numbers(text):
+    if judged(text).kind == "ok":
+        compiled = harness.compile_and_run(text)
+        assert compiled.kind != "bug", f"{compiled.detail}\n--- input:\n{text}"
+
+
+@settings(FIXED, max_examples=40)
+@given(strategies.renamed_specs())
+def test_renamed_bundled_specs(text):
+    judged(text)
+
+
+@settings(FIXED, max_examples=40)
+@given(strategies.resource_specs())
+def test_resource_shapes_are_refused_before_the_analysis(text):
+    outcome = harness.check(text, budget=True)
+    assert outcome.kind != "bug", f"{outcome.detail}\n--- input:\n{text[:2000]}"
+
+
+@settings(FIXED, max_examples=40)
+@given(strategies.train_options())
+def test_abused_train_options(args):
+    outcome = harness.train_cli(args)
+    assert outcome.kind != "bug", f"{outcome.detail}\n--- options: {args!r}"
