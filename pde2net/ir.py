@@ -325,34 +325,43 @@ class BatchNormLayer:
         return 2 * self.channels
 
 
+class Parameterless:
+    """A layer without trainable weights: it adds nothing to the parameter count."""
+
+    @property
+    def parameters(self) -> int:
+        return 0
+
+
 @dataclass
-class ActivationLayer:
+class ActivationLayer(Parameterless):
     function: Function
     loc: Loc
-    parameters: int = 0
 
 
 @dataclass
-class PoolLayer:
+class Pooling(Parameterless):
+    """What local and global pooling share: average or maximum."""
+
     kind: Literal["avg", "max"]
+
+
+@dataclass
+class PoolLayer(Pooling):
     size: int
     dims: int
     loc: Loc
-    parameters: int = 0
 
 
 @dataclass
-class GlobalPoolLayer:
-    kind: Literal["avg", "max"]
+class GlobalPoolLayer(Pooling):
     dims: int
     loc: Loc
-    parameters: int = 0
 
 
 @dataclass
-class FlattenLayer:
+class FlattenLayer(Parameterless):
     loc: Loc
-    parameters: int = 0
 
 
 @dataclass
@@ -368,9 +377,8 @@ class LinearLayer:
 
 
 @dataclass
-class IdentityLayer:
+class IdentityLayer(Parameterless):
     loc: Loc
-    parameters: int = 0
 
 
 @dataclass

@@ -271,15 +271,16 @@ def _at(d: sympy.Expr, x: sympy.Symbol, point: float) -> float | None:
 
 
 @dataclass(frozen=True)
-class Slopes:
-    """The range of σ' over the reals: inf σ', sup σ', and where σ' is most negative."""
+class Range:
+    """A derived range [low, high] of a function of σ, with where it is smallest: the
+    fields and exactness that `Slopes` and `RatioRange` share."""
 
     low: sympy.Expr
     high: sympy.Expr
-    worst_at: float | None  # a point where σ' is smallest (a counterexample when < 0)
+    worst_at: float | None  # where the quantity is smallest (a counterexample when < 0)
     kind: Exactness = "exact"
     note: str = ""  # why it is not exact (e.g. TIMED_OUT)
-    refuted: bool = False  # σ'(worst_at) < 0 was confirmed rigorously
+    refuted: bool = False  # a negative value at worst_at was confirmed rigorously
     depends_on: tuple[str, ...] = ()
     at_values: str = ""
     uniform: bool = True
@@ -292,6 +293,11 @@ class Slopes:
     def sound(self) -> bool:
         """low and high may be used to prove things (exact, or rigorous bounds)."""
         return self.kind != "estimate"
+
+
+@dataclass(frozen=True)
+class Slopes(Range):
+    """The range of σ' over the reals: inf σ', sup σ', and where σ' is most negative."""
 
     @property
     def monotone(self) -> bool:
@@ -318,26 +324,8 @@ class Verdict:
 
 
 @dataclass(frozen=True)
-class RatioRange:
+class RatioRange(Range):
     """The range of Φ(s)/s over s ≠ 0: Alt et al.'s 0 ≤ Φ(s)/s ≤ L."""
-
-    low: sympy.Expr
-    high: sympy.Expr
-    worst_at: float | None  # where Φ(s)/s is smallest
-    kind: Exactness = "exact"
-    note: str = ""
-    refuted: bool = False  # Φ(worst_at)/worst_at < 0 was confirmed rigorously
-    depends_on: tuple[str, ...] = ()
-    at_values: str = ""
-    uniform: bool = True
-
-    @property
-    def exact(self) -> bool:
-        return self.kind == "exact"
-
-    @property
-    def sound(self) -> bool:
-        return self.kind != "estimate"
 
 
 def number(value: sympy.Expr, kind: Exactness) -> Number:
@@ -463,20 +451,14 @@ def _unknown(cls: type[T], names: str) -> T:
 
 def slopes(fn: Function, params: Mapping[str, Param] | None = None) -> Slopes:
     """inf and sup of σ' over ℝ (kinks between pieces are ignored: σ is Lipschitz there)."""
-    return _derive(
-        fn,
-        params,
-        Slopes,
-        "slopes",
-        _exact_slopes,
-        _bounded_slopes,
-        "SymPy could not find the range of σ'",
-    )
+    return _derive(fn, params, Slopes, "slopes", "σ'", _exact_slopes, _bounded_slopes)
 
 
-def _derive(fn: Function, params, cls: type[T], key: str, exact, bounded, undecided: str) -> T:
-    """One property of fn: its parameters handled by `_with_params`, each expression by
-    `_tiered` (SymPy's exact answer in its budget, else the rigorous `bounded` one)."""
+def _derive(fn: Function, params, cls: type[T], key: str, of: str, exact, bounded) -> T:
+    """One property of fn, the range of `of`: its parameters handled by `_with_params`,
+    each expression by `_tiered` (SymPy's exact answer in its budget, else the rigorous
+    `bounded` one)."""
+    undecided = f"SymPy could not find the range of {of}"
 
     def analyse(expr: sympy.Expr, x: sympy.Symbol, symbolic: bool = False) -> T | None:
         return _tiered(key, expr, x, symbolic, exact, bounded, undecided)
@@ -663,15 +645,7 @@ def _bounded_below_identity(expr: sympy.Expr, x: sympy.Symbol, note: str) -> Ver
 
 
 def flux_ratio(fn: Function, params: Mapping[str, Param] | None = None) -> RatioRange:
-    return _derive(
-        fn,
-        params,
-        RatioRange,
-        "ratio",
-        _exact_flux_ratio,
-        _bounded_ratio,
-        "SymPy could not find the range of Φ(s)/s",
-    )
+    return _derive(fn, params, RatioRange, "ratio", "Φ(s)/s", _exact_flux_ratio, _bounded_ratio)
 
 
 def _exact_flux_ratio(expr: sympy.Expr, x: sympy.Symbol) -> RatioRange | None:
@@ -745,7 +719,7 @@ def _bounded_ratio(expr: sympy.Expr, x: sympy.Symbol, note: str) -> RatioRange:
     return RatioRange(sympy.Float(low), sympy.Float(high), point, "estimate", note, refuted)
 
 
-def usable_bound(result: Slopes | RatioRange, what: str) -> str:
+def usable_bound(result: Range, what: str) -> str:
     """Why `result.high` may not be used as L in a step bound ("" when it may: it is
     exact or a rigorous upper bound, finite, and holds for every parameter value)."""
     if not result.sound:
@@ -759,7 +733,7 @@ def usable_bound(result: Slopes | RatioRange, what: str) -> str:
     return ""
 
 
-def param_reason(result: Slopes | RatioRange | Verdict, holds: bool | None = True) -> str:
+def param_reason(result: Range | Verdict, holds: bool | None = True) -> str:
     """The note of a result derived only at the learned parameters' initial values."""
     names = ", ".join(result.depends_on)
     plural = "parameters" if len(result.depends_on) > 1 else "parameter"

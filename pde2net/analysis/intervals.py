@@ -165,23 +165,17 @@ def _monotone(
 ) -> Interval:
     """A monotone function on an interval from its ends (limits at ±∞)."""
 
-    def lo_of(v: float) -> float:
+    def end(v: float, rounded: Callable[[arb], float]) -> float:
+        """f at an end, rounded outward (`_down` for the low end, `_up` for the high)."""
         if v == -INF:
             return at_minus
         if v == INF:
             return at_plus
-        return _down(f(_point(v)))
-
-    def hi_of(v: float) -> float:
-        if v == -INF:
-            return at_minus
-        if v == INF:
-            return at_plus
-        return _up(f(_point(v)))
+        return rounded(f(_point(v)))
 
     if increasing:
-        return Interval(lo_of(a.lo), hi_of(a.hi))
-    return Interval(lo_of(a.hi), hi_of(a.lo))
+        return Interval(end(a.lo, _down), end(a.hi, _up))
+    return Interval(end(a.hi, _down), end(a.lo, _up))
 
 
 def _ipow(a: Interval, n: int) -> Interval:

@@ -136,12 +136,7 @@ class Check:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name,
-            "formula": self.formula,
-            "condition": self.condition,
-            "status": self.status,
-            "reason": self.reason,
-            "notion": self.notion,
+            **_attributes(self, "name formula condition status reason notion"),
             "margin": None if self.margin is None else _json_float(self.margin),
             "values": {k: _value_dict(v) for k, v in self.values.items()},
             "requires": self.requires.to_dict() if self.requires else None,
@@ -196,14 +191,7 @@ class BlockReport:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "name": self.name,
-            "pde": self.pde,
-            "scheme": self.scheme,
-            "status": self.status,
-            "condition": self.condition,
-            "equations": self.equations,
-            "parameters": self.parameters,
-            "reversible": self.reversible,
+            **_attributes(self, "name pde scheme status condition equations parameters reversible"),
             "checks": [c.to_dict() for c in self.checks],
         }
 
@@ -237,16 +225,17 @@ class Report:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "network": self.network,
-            "spec": self.spec,
-            "parameters": self.parameters,
-            "verdict": self.verdict,
-            "stable": self.stable,
-            "input_shape": self.input_shape,
-            "output_shape": self.output_shape,
-            "constants": self.constants,
+            **_attributes(
+                self, "network spec parameters verdict stable input_shape output_shape constants"
+            ),
             "blocks": [b.to_dict() for b in self.blocks],
         }
+
+
+def _attributes(obj: object, names: str) -> dict[str, Any]:
+    """The attributes `names` (space-separated) of obj as they are, keyed by name: the
+    part of a `to_dict` that needs no conversion."""
+    return {name: getattr(obj, name) for name in names.split()}
 
 
 def round_down(value: object) -> float:

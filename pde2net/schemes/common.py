@@ -20,6 +20,8 @@ from pde2net.analysis.report import Check, NormCondition, Number
 from pde2net.ir import Block, Equation, derivative
 
 LIPSCHITZ = "Lipschitz stability (Ruthotto & Haber): ‖Y(T) − Ỹ(T)‖ ≤ M ‖Y(0) − Ỹ(0)‖"
+# the right-hand side the symmetric-layer theorems cover (N: an optional normalisation)
+SYMMETRIC_LAYER = "f(u) = -K' σ(N(K u))"
 
 
 def num(value: object) -> str:
@@ -149,7 +151,7 @@ def anti_dissipative(form: SymmetricLayer, eq: Equation) -> Check:
     """+K' σ(K u) has a positive semi-definite Jacobian: the backward heat equation."""
     return Check(
         name=f"dt({eq.state}): sign",
-        formula="f(u) = -K' σ(N(K u)) (a minus sign)",
+        formula=f"{SYMMETRIC_LAYER} (a minus sign)",
         condition=f"dt({eq.state}) = {eq.text} has a plus sign",
         status="violated",
         reason="With a plus sign the Jacobian K' diag(σ') K is positive semi-definite, so "
@@ -208,7 +210,7 @@ def structure_unknown(eq: Equation) -> Check:
     deriv = derivative(eq.order)
     return Check(
         name=f"{deriv}({eq.state}): structure",
-        formula="f(u) = -K' σ(N(K u))",
+        formula=SYMMETRIC_LAYER,
         condition=f"{deriv}({eq.state}) = {eq.text} is not of that form",
         status="unverified",
         reason="pde2net knows no stability theorem for this right-hand side (it is not "

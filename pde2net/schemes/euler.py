@@ -72,8 +72,7 @@ class Euler(Scheme):
         return result
 
     def _step(self, block: Block, form: SymmetricLayer, h: sympy.Expr) -> Check:
-        formula = "h · L_σ · ‖K‖₂² ≤ 2" if form.coefficient == 1 else "h · c · L_σ · ‖K‖₂² ≤ 2"
-        got = step_inputs(block, form, "forward Euler step", "h · L_σ · ‖K‖₂² ≤ 2")
+        got = step_inputs(block, form, "forward Euler step")
         if isinstance(got, Check):
             return got
         lip, c, k, each, values = got.lip, got.coefficient, got.weight, got.each, got.values(h)
@@ -82,7 +81,7 @@ class Euler(Scheme):
         if lip in (0, sympy.oo):  # σ constant, or σ' unbounded
             return degenerate_step(
                 "forward Euler step",
-                formula,
+                got.formula,
                 lip,
                 values,
                 "σ' = 0, so the step leaves differences unchanged.",
@@ -94,7 +93,7 @@ class Euler(Scheme):
         return learned_step(
             block,
             "forward Euler step",
-            formula,
+            got.formula,
             plugged,
             (
                 f"The generated module rescales {k} so that ‖{k}‖₂ ≤ {num(bound)}, "

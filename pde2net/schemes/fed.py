@@ -161,13 +161,20 @@ def cycle_checks(
     linear: tuple[Callable, str],
     frozen: tuple[Callable[[sympy.Symbol], sympy.Poly], str],
     unfrozen: Callable[[bool, bool], tuple[str, str, str]],
-    values: dict[str, Number],
+    values: dict[str, Number] | None = None,
 ) -> list[Check]:
     """The checks of a FED-like cycle of explicit steps at `tau`: the exact amplification
     of a linear stencil system (`linear`: the cycle's step map and its rule); else the
     explicit step's checks, then the frozen cycle's polynomial (`frozen`: in z, and what
     it is) or, unfrozen, the cycle theorem's verdict (`unfrozen(stable, nonlinear)`:
-    formula, condition, reason)."""
+    formula, condition, reason). Every cycle reports its time and step count, then
+    `values`."""
+    n = block.steps
+    values = {
+        "cycle_time": Number.exact(tau * (n * n + n) / 3),
+        "steps": Number.exact(n),
+        **(values or {}),
+    }
     step, rule = linear
     exact = cycle_check(
         block, step, tau, rule=rule, name=f"{label} cycle (von Neumann)", tau_name=tau_name
@@ -218,7 +225,9 @@ def explicit_equivalent(block: Block, tau: float) -> Block:
     return dataclasses.replace(block, scheme=call)
 
 
-CYCLE = (CYCLE_STEPS, CYCLES, SHARED_CYCLE, ENFORCE, FREEZE)  # FED's and FSI's arguments
+def cycle_arguments(tau: str, help: str) -> tuple[ArgSpec, ...]:
+    """FED's and FSI's arguments: their positive explicit step `tau`, then the cycle's."""
+    return (ArgSpec(tau, "positive", help=help), CYCLE_STEPS, CYCLES, SHARED_CYCLE, ENFORCE, FREEZE)
 
 
 @register
@@ -226,7 +235,7 @@ class FED(Scheme):
     name = "fed"
     title = "fast explicit diffusion"
     order = 1
-    arguments = (ArgSpec("tau_max", "positive", help="the largest stable explicit step"), *CYCLE)
+    arguments = cycle_arguments("tau_max", "the largest stable explicit step")
 
     def checks(self, block: Block) -> list[Check]:
         n, tau_max = block.steps, float(block.scheme.args["tau_max"])
@@ -268,11 +277,7 @@ class FED(Scheme):
             ),
             frozen=(polynomial, f"Π_i (I − τ_i A), the {n} FED steps as generated"),
             unfrozen=unfrozen,
-            values={
-                "cycle_time": Number.exact(exact_tau * (n * n + n) / 3),
-                "steps": Number.exact(n),
-                "max_step": Number.exact(max_step(n, exact_tau)),
-            },
+            values={"max_step": Number.exact(max_step(n, exact_tau))},
         )
 
     def update(self, block: Block) -> up.Update:

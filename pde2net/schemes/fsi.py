@@ -11,14 +11,13 @@ from __future__ import annotations
 import sympy
 
 from pde2net.analysis.amplification import fsi_step
-from pde2net.analysis.report import Check, Number
+from pde2net.analysis.report import Check
 from pde2net.ir import Block
-from pde2net.lang.args import ArgSpec
 from pde2net.schemes import register
 from pde2net.schemes import update as up
 from pde2net.schemes.base import Scheme, value
 from pde2net.schemes.common import num
-from pde2net.schemes.fed import CYCLE, CycleLoop, cycle_checks, cycle_time
+from pde2net.schemes.fed import CycleLoop, cycle_arguments, cycle_checks, cycle_time
 
 
 def fsi_weights(n: int) -> list[float]:
@@ -30,10 +29,7 @@ class FSI(Scheme):
     name = "fsi"
     title = "fast semi-iterative"
     order = 1
-    arguments = (
-        ArgSpec("tau", "positive", help="the explicit step, at most the explicit bound"),
-        *CYCLE,
-    )
+    arguments = cycle_arguments("tau", "the explicit step, at most the explicit bound")
 
     def checks(self, block: Block) -> list[Check]:
         n, tau = block.steps, float(block.scheme.args["tau"])
@@ -74,10 +70,6 @@ class FSI(Scheme):
             ),
             frozen=(polynomial, f"the {n}-step FSI recursion in A as generated"),
             unfrozen=unfrozen,
-            values={
-                "cycle_time": Number.exact(exact_tau * (n * n + n) / 3),
-                "steps": Number.exact(n),
-            },
         )
 
     def update(self, block: Block) -> up.Update:

@@ -80,8 +80,7 @@ class Leapfrog(Scheme):
         ]
 
     def _step(self, block: Block, form: SymmetricLayer, h: sympy.Expr) -> Check:
-        formula = "h · √(L_σ) · ‖K‖₂ ≤ 2" if form.coefficient == 1 else "h · √(c · L_σ) · ‖K‖₂ ≤ 2"
-        got = step_inputs(block, form, "leapfrog step", "h · √(L_σ) · ‖K‖₂ ≤ 2")
+        got = step_inputs(block, form, "leapfrog step")
         if isinstance(got, Check):
             return got
         lip, c, k, each, values = got.lip, got.coefficient, got.weight, got.each, got.values(h)
@@ -89,7 +88,7 @@ class Leapfrog(Scheme):
         if bound is None:
             return degenerate_step(
                 "leapfrog step",
-                formula,
+                got.formula,
                 lip,
                 values,
                 "σ is constant, so the step is the free wave.",
@@ -99,7 +98,7 @@ class Leapfrog(Scheme):
         check = learned_step(
             block,
             "leapfrog step",
-            formula,
+            got.formula,
             plugged,
             (
                 f"The generated module rescales {k} so that ‖{k}‖₂ ≤ {num(bound)}.",

@@ -68,13 +68,15 @@ def normalised_step(block: Block, form: SymmetricLayer, name: str, formula: str)
 @dataclass(frozen=True)
 class StepInputs:
     """What a symmetric layer's step condition is made of: L_σ = sup σ' (exact or a
-    rigorous bound), the weight, its coefficient c, and how its norm is written."""
+    rigorous bound), the weight, its coefficient c, how its norm is written, and the
+    condition's formula (naming c only when c ≠ 1)."""
 
     lip: sympy.Expr
     kind: str
     weight: str
     coefficient: sympy.Expr
     each: str  # ‖K‖₂, or ‖K_j‖₂ with per-step weights
+    formula: str
 
     def values(self, h: sympy.Expr) -> dict[str, Number]:
         return {
@@ -84,21 +86,33 @@ class StepInputs:
         }
 
 
-def step_inputs(block: Block, form: SymmetricLayer, name: str, formula: str) -> StepInputs | Check:
-    """The inputs of a step check, or the check that settles it first: the normalised
-    step when a norm sits inside σ, or why sup σ' cannot bound the step."""
+# Each step check's condition, without the coefficient c and with it.
+STEP_CONDITIONS = {
+    "forward Euler step": ("h · L_σ · ‖K‖₂² ≤ 2", "h · c · L_σ · ‖K‖₂² ≤ 2"),
+    "leapfrog step": ("h · √(L_σ) · ‖K‖₂ ≤ 2", "h · √(c · L_σ) · ‖K‖₂ ≤ 2"),
+}
+
+
+def step_inputs(block: Block, form: SymmetricLayer, name: str) -> StepInputs | Check:
+    """The inputs of the step check `name`, or the check that settles it first: the
+    normalised step when a norm sits inside σ, or why sup σ' cannot bound the step
+    (those two show the condition without c)."""
+    plain, with_c = STEP_CONDITIONS[name]
     if form.norm:
-        return normalised_step(block, form, name, formula)
+        return normalised_step(block, form, name, plain)
     s = slopes(form.function, block.pde.params)
-    refused = unusable_slope(s, name, formula)
+    refused = unusable_slope(s, name, plain)
     if refused is not None:
         return refused
     k = form.weight
     each = f"‖{k}_j‖₂" if block.copies > 1 else f"‖{k}‖₂"
-    return StepInputs(s.high, s.kind, k, form.coefficient, each)
+    formula = plain if form.coefficient == 1 else with_c
+    return StepInputs(s.high, s.kind, k, form.coefficient, each, formula)
 
 
-def degenerate_step(name: str, formula: str, lip: sympy.Expr, values, constant: str) -> Check:
+def degenerate_step(
+    name: str, formula: str, lip: sympy.Expr, values: dict[str, Number], constant: str
+) -> Check:
     """L_σ = 0 (σ constant: `constant` says what the step then does) or L_σ = ∞ (σ' is
     unbounded: no step size is stable)."""
     zero = lip == 0
