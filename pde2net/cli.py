@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -45,6 +46,22 @@ def _io_error(err: OSError, what: str) -> NoReturn:
     where = f" {err.filename}:" if err.filename else ""
     click.echo(f"error: {what}:{where} {err.strerror or err}", err=True)
     sys.exit(EXIT_IO)
+
+
+@contextmanager
+def _failures(io_what: str):
+    """The last resort of a command: a ValueError (unreadable or unfitting data) is a user
+    error (exit 2), an OSError an I/O failure (exit 74, `io_what`), anything else a bug
+    (exit 70); Ctrl-C and sys.exit pass through."""
+    try:
+        yield
+    except ValueError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(EXIT_SPEC)
+    except OSError as err:
+        _io_error(err, io_what)
+    except Exception as err:
+        _internal(err)
 
 
 def _overrides(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -531,6 +548,11 @@ _DATA_HELP = (
 )
 
 
+def _shown(*decls: str, **kwargs):
+    """A click option whose default --help shows (every train option's is)."""
+    return click.option(*decls, show_default=True, **kwargs)
+
+
 def _data_options(command):
     """--data and --data-root, as train and evaluate take them."""
     command = click.option(
@@ -547,23 +569,20 @@ def _data_options(command):
 @main.command(name="train")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @_data_options
-@click.option("--epochs", default=3, show_default=True, type=click.IntRange(1, 10**6))
+@_shown("--epochs", default=3, type=click.IntRange(1, 10**6))
 @click.option(
     "--out", "out_dir", default=None, help="Output directory [default: runs, or the --resume DIR]."
 )
 @_set_option
-@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1, 2**20))
-@click.option("--optimizer", default="adam", show_default=True, type=click.Choice(["adam", "sgd"]))
-@click.option("--lr", default=3e-3, show_default=True, type=Finite(0, 1e6, min_open=True))
-@click.option("--momentum", default=0.9, show_default=True, type=Finite(0, 1), help="SGD momentum.")
-@click.option("--weight-decay", default=0.0, show_default=True, type=Finite(0, 1e6))
-@click.option(
-    "--schedule", default="none", show_default=True, type=click.Choice(["none", "step", "cosine"])
-)
-@click.option(
+@_shown("--batch-size", default=32, type=click.IntRange(1, 2**20))
+@_shown("--optimizer", default="adam", type=click.Choice(["adam", "sgd"]))
+@_shown("--lr", default=3e-3, type=Finite(0, 1e6, min_open=True))
+@_shown("--momentum", default=0.9, type=Finite(0, 1), help="SGD momentum.")
+@_shown("--weight-decay", default=0.0, type=Finite(0, 1e6))
+@_shown("--schedule", default="none", type=click.Choice(["none", "step", "cosine"]))
+@_shown(
     "--smoothness",
     default=0.0,
-    show_default=True,
     type=Finite(0, 1e12),
     help="Penalty on changes of per-step weights over time.",
 )
@@ -577,51 +596,45 @@ def _data_options(command):
 @click.option(
     "--normalize", is_flag=True, help="Per-channel normalisation measured on the training set."
 )
-@click.option(
+@_shown(
     "--val-fraction",
     default=0.0,
-    show_default=True,
     type=Finite(0, 1, max_open=True),
     help="Hold out this share of the training set; keep the best epoch (best.pt).",
 )
-@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**63 - 1))
+@_shown("--seed", default=0, type=click.IntRange(0, 2**63 - 1))
 @click.option(
     "--reversible",
     is_flag=True,
     help="Leapfrog/Verlet blocks: reconstruct states in the backward pass.",
 )
-@click.option(
+@_shown(
     "--device",
     default="auto",
-    show_default=True,
     help="auto (cuda when present), cpu, cuda or cuda:N.",
 )
-@click.option(
+@_shown(
     "--amp",
     default="none",
-    show_default=True,
     type=click.Choice(["none", "bf16", "fp16"]),
     help="Mixed precision (fp16 on GPUs only).",
 )
 @click.option("--channels-last", is_flag=True, help="channels_last memory format (images).")
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile the network.")
-@click.option(
+@_shown(
     "--workers",
     default=0,
-    show_default=True,
     type=click.IntRange(0, 1024),
     help="DataLoader workers.",
 )
-@click.option(
+@_shown(
     "--pin-memory/--no-pin-memory",
     default=True,
-    show_default=True,
     help="Pinned host memory for GPU transfers.",
 )
-@click.option(
+@_shown(
     "--nproc",
     default=1,
-    show_default=True,
     type=click.IntRange(1, 1024),
     help="Processes (torch.distributed: nccl on GPUs, gloo on the CPU).",
 )
@@ -683,69 +696,62 @@ def train_command(
         out_dir = resume if resume is not None else "runs"
         _check_output_dir(out_dir)
     checked = None
-    try:  # every failure is a one-line error: located, data, I/O, or internal (exit 70)
-        from pde2net.api import check_spec
+    # every failure is a one-line error: located, data, I/O, or internal (exit 70)
+    with _failures(f"training into {out_dir} stopped; the files written before are intact"):
+        try:
+            from pde2net.api import check_spec
 
-        checked = _run(lambda: check_spec(spec, overrides, budget=True), spec, overrides)
-        if checked.report["verdict"] == "violated":
-            click.echo(
-                f"{spec}: error: a stability condition is violated; refusing to train it",
-                err=True,
+            checked = _run(lambda: check_spec(spec, overrides, budget=True), spec, overrides)
+            if checked.report["verdict"] == "violated":
+                click.echo(
+                    f"{spec}: error: a stability condition is violated; refusing to train it",
+                    err=True,
+                )
+                sys.exit(EXIT_UNSTABLE)
+            from pde2net.train.distributed import run_training
+            from pde2net.train.loop import TrainConfig
+
+            config = TrainConfig(
+                epochs=epochs,
+                batch_size=batch_size,
+                optimizer=optimizer,
+                lr=lr,
+                momentum=momentum,
+                weight_decay=weight_decay,
+                schedule=schedule,
+                smoothness=smoothness,
+                seed=seed,
+                progress=not no_progress,
+                augment=tuple(a.strip() for a in augment.split(",") if a.strip()),
+                normalize=normalize,
+                val_fraction=val_fraction,
+                amp=amp,
+                channels_last=channels_last,
+                device=device,
+                compile=compile_,
+                workers=workers,
+                pin_memory=pin_memory,
+                stop_after=stop_after,
             )
-            sys.exit(EXIT_UNSTABLE)
-        from pde2net.train.distributed import run_training
-        from pde2net.train.loop import TrainConfig
-
-        config = TrainConfig(
-            epochs=epochs,
-            batch_size=batch_size,
-            optimizer=optimizer,
-            lr=lr,
-            momentum=momentum,
-            weight_decay=weight_decay,
-            schedule=schedule,
-            smoothness=smoothness,
-            seed=seed,
-            progress=not no_progress,
-            augment=tuple(a.strip() for a in augment.split(",") if a.strip()),
-            normalize=normalize,
-            val_fraction=val_fraction,
-            amp=amp,
-            channels_last=channels_last,
-            device=device,
-            compile=compile_,
-            workers=workers,
-            pin_memory=pin_memory,
-            stop_after=stop_after,
-        )
-        run_training(
-            spec,
-            overrides,
-            data_name,
-            config,
-            out_dir,
-            nproc=nproc,
-            reversible=reversible,
-            data_root=data_root,
-            resume=resume,
-        )
-        metrics = json.loads((Path(out_dir) / "metrics.json").read_text())
-    except SystemExit:
-        raise
-    except SpecError as err:  # the trained network overflows on the verifier's inputs
-        err.notes.append(
-            "the trained weights make it overflow: the training may have diverged "
-            "(try a smaller --lr)"
-        )
-        own = checked is not None and err.loc is not None and err.loc.file == checked.path
-        _fail_spec(err, checked.text if own else None)
-    except ValueError as err:  # DataError: the data cannot be read or do not fit
-        click.echo(f"error: {err}", err=True)
-        sys.exit(EXIT_SPEC)
-    except OSError as err:
-        _io_error(err, f"training into {out_dir} stopped; the files written before are intact")
-    except Exception as err:
-        _internal(err)
+            run_training(
+                spec,
+                overrides,
+                data_name,
+                config,
+                out_dir,
+                nproc=nproc,
+                reversible=reversible,
+                data_root=data_root,
+                resume=resume,
+            )
+            metrics = json.loads((Path(out_dir) / "metrics.json").read_text())
+        except SpecError as err:  # the trained network overflows on the verifier's inputs
+            err.notes.append(
+                "the trained weights make it overflow: the training may have diverged "
+                "(try a smaller --lr)"
+            )
+            own = checked is not None and err.loc is not None and err.loc.file == checked.path
+            _fail_spec(err, checked.text if own else None)
     key = "test_accuracy" if "test_accuracy" in metrics else "test_psnr"
     unit = "%" if key == "test_accuracy" else " dB"
     best = metrics.get("validation", {}).get("best_epoch")
@@ -778,15 +784,8 @@ def evaluate_command(
     applied to the inputs."""
     from pde2net.train.deploy import evaluate_onnx
 
-    try:
+    with _failures(f"cannot evaluate {model}"):
         result = evaluate_onnx(model, data_name, data_root, batch_size)
-    except ValueError as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(EXIT_SPEC)
-    except OSError as err:
-        _io_error(err, f"cannot evaluate {model}")
-    except Exception as err:
-        _internal(err)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return

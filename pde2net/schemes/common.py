@@ -150,9 +150,9 @@ def learned_step(
 def anti_dissipative(form: SymmetricLayer, eq: Equation) -> Check:
     """+K' σ(K u) has a positive semi-definite Jacobian: the backward heat equation."""
     return Check(
-        name=f"dt({eq.state}): sign",
+        name=f"{derivative(eq.order)}({eq.state}): sign",
         formula=f"{SYMMETRIC_LAYER} (a minus sign)",
-        condition=f"dt({eq.state}) = {eq.text} has a plus sign",
+        condition=f"{derivative(eq.order)}({eq.state}) = {eq.text} has a plus sign",
         status="violated",
         reason="With a plus sign the Jacobian K' diag(σ') K is positive semi-definite, so "
         "differences grow like in the backward heat equation; write -K' σ(K u).",
