@@ -165,3 +165,21 @@ def test_set_overrides_reach_the_report():
     for block in report["blocks"]:
         assert block["scheme"] == "euler(h = 0.5, steps = 3)"
         assert block["status"] == "unverified"
+
+
+def test_equal_blocks_are_derived_once_and_reported_each():
+    """2,000 equal blocks: one derivation, 2,000 block reports (check stays fast)."""
+    import time
+
+    import pde2net
+
+    blocks = "\n".join("    heat by euler(h = 0.25, steps = 1)" for _ in range(2000))
+    text = (
+        "pde heat {\n    state u[1]\n    grid h = 1\n    dt(u) = lap u\n}\n"
+        f"network many {{\n    input signal(1, 16)\n{blocks}\n    output identity\n}}\n"
+    )
+    start = time.perf_counter()
+    report = pde2net.check_text(text, "many.pde").report
+    assert time.perf_counter() - start < 60
+    assert len(report["blocks"]) == 2000 and report["verdict"] == "proven"
+    assert report["blocks"][1999]["name"].startswith("block2000")
