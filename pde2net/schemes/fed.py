@@ -14,6 +14,7 @@ generated), so the cycle is non-expansive whenever the explicit step τ_max is.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 
@@ -263,13 +264,17 @@ class FED(Scheme):
     def checks(self, block: Block) -> list[Check]:
         n, tau_max = block.steps, float(block.scheme.args["tau_max"])
         exact_tau = block.scheme.number("tau_max")
-        # the step sizes the generated code uses (rounded to 12 digits)
-        taus_code = [sympy.Rational(repr(round(t, 12))) for t in fed_steps(n, tau_max)]
         taus = fed_steps(n, tau_max)
+
+        @functools.cache
+        def taus_code() -> list[sympy.Rational]:
+            """The step sizes the generated code uses (rounded to 12 digits), exact; only
+            the exact cycle decisions need them (cycles of at most MAX_EXACT_STEPS)."""
+            return [sympy.Rational(repr(round(t, 12))) for t in taus]
 
         def polynomial(z: sympy.Symbol) -> sympy.Poly:
             poly = sympy.Poly(1, z, domain=sympy.QQ)
-            for t in taus_code:  # Π (1 − τ_i z), as a polynomial over Q
+            for t in taus_code():  # Π (1 − τ_i z), as a polynomial over Q
                 poly = poly * sympy.Poly(1 - t * z, z, domain=sympy.QQ)
             return poly
 
@@ -295,7 +300,7 @@ class FED(Scheme):
             "FED",
             "τ_max",
             linear=(
-                lambda a: cycle_step(a, taus_code),
+                lambda a: cycle_step(a, taus_code()),
                 f"G(θ) = Π_i (I + τ_i A(θ)), the {n} FED steps as generated",
             ),
             frozen=(polynomial, f"Π_i (I − τ_i A), the {n} FED steps as generated"),
