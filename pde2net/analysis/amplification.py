@@ -304,14 +304,12 @@ def theta_step(a: sympy.Matrix, tau: sympy.Expr, theta: sympy.Expr) -> sympy.Mat
 def extent_bound(system: LinearSystem, extent: sympy.Expr) -> Bound | None:
     """The largest τ for a method stable on [−β, 0] of the real axis (β = `extent`),
     for one state whose symbol is real and ≤ 0: τ* = β / max|ŝ|; None otherwise."""
-    if system.n != 1 or system.reaction[0, 0] != 0:
+    if system.n != 1 or system.reaction[0, 0] != 0 or system.stencil_at().is_zero_matrix:
         return None
-    sym = scalar_symbol(system)
-    if sym is None:
+    ends = scalar_range(system)
+    if ends is None:
         return None
-    k = sym.s1[0, 0]
-    low = min(k * sym.low, k * sym.high, key=float)
-    high = max(k * sym.low, k * sym.high, key=float)
+    low, high = ends
     if high > 0:
         return Bound(sympy.Integer(0), sympy.Integer(0), False)
     if low == 0 or extent == sympy.oo:

@@ -122,10 +122,11 @@ def interval_extent(r: sympy.Expr, sign: int) -> sympy.Expr:
     num, den = sympy.fraction(sympy.cancel(sympy.sympify(r).subs(Z, -sign * _Y)))
     # |num/den| ≤ 1 ⟺ num² − den² ≤ 0 where den ≠ 0
     excess = sympy.expand(num**2 - den**2)
-    if sympy.Poly(den, _Y).degree() > 0 and sympy.Poly(den, _Y).count_roots(0, None) > 0:
-        pole = min(root for root in sympy.real_roots(sympy.Poly(den, _Y)) if root >= 0)
-        return min(_first_positive_stretch(excess, _Y), pole, key=_key)
-    return _first_positive_stretch(excess, _Y)
+    stretch = _first_positive_stretch(excess, _Y)
+    poles = sympy.Poly(den, _Y)
+    if poles.degree() > 0 and poles.count_roots(0, None) > 0:
+        return min(stretch, min(r for r in sympy.real_roots(poles) if r >= 0), key=_key)
+    return stretch
 
 
 def _key(value: sympy.Expr) -> float:

@@ -18,6 +18,7 @@ from pde2net.analysis.functions import (
 )
 from pde2net.analysis.report import Check, NormCondition, Number
 from pde2net.ir import Block, Equation, derivative
+from pde2net.schemes import update as up
 
 LIPSCHITZ = "Lipschitz stability (Ruthotto & Haber): ‖Y(T) − Ỹ(T)‖ ≤ M ‖Y(0) − Ỹ(0)‖"
 # the right-hand side the symmetric-layer theorems cover (N: an optional normalisation)
@@ -264,4 +265,14 @@ def linear_only(check: Check, block: Block, forms: tuple[SymmetricLayer, ...]) -
         f"resonance) while every frozen step satisfies the condition.{enforce}",
         notion=check.notion,
         values=check.values,
+    )
+
+
+def cg_from_zero(apply: up.Expr, b: up.Expr, iterations: up.Expr) -> up.Call:
+    """`iterations` conjugate-gradient steps on (I − apply) v = b, started at zero. On a
+    symmetric positive definite system the iterates from zero grow monotonically in norm
+    towards the solution (Steihaug 1983), so the computed step is bounded by the exact
+    one whatever the iteration count; a start at b has no such bound."""
+    return up.Call(
+        "conjugate_gradients", (apply, b, up.Call("full_like", (b, up.Num(0.0))), iterations)
     )

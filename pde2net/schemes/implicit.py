@@ -20,7 +20,7 @@ from pde2net.lang.errors import SpecError
 from pde2net.schemes import register
 from pde2net.schemes import update as up
 from pde2net.schemes.base import Scheme, step_index, steps_arg, value
-from pde2net.schemes.common import num
+from pde2net.schemes.common import cg_from_zero, num
 from pde2net.schemes.conditions import EUCLIDEAN, _flux_check, formula
 
 SOLVERS = ("fixed_point", "jacobi", "cg")
@@ -182,11 +182,8 @@ class Implicit(Scheme):
             d = up.Local("d")
             body.append(up.Assign((d,), (1 + tau * up.Call(pieces.diagonal, (g, index)),)))
             solve = up.Call("jacobi", (apply, u, u, d, up.Num(1), iterations))
-        elif solver == "cg":  # from zero: see the solver check (Steihaug)
-            solve = up.Call(
-                "conjugate_gradients",
-                (apply, u, up.Call("full_like", (u, up.Num(0.0))), iterations),
-            )
+        elif solver == "cg":
+            solve = cg_from_zero(apply, u, iterations)
         else:
             solve = up.Call("fixed_point", (apply, u, u, iterations))
         body.append(up.Assign((u,), (solve,)))

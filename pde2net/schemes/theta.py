@@ -15,6 +15,8 @@ amplification R(τλ) = (1 + (1 − θ)τλ)/(1 − θτλ) has |R| ≤ 1 on all
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sympy
 
 from pde2net.analysis import amplification as amp
@@ -27,7 +29,7 @@ from pde2net.lang.errors import SpecError
 from pde2net.schemes import register
 from pde2net.schemes import update as up
 from pde2net.schemes.base import ENFORCE, SHARED, Scheme, step_index, steps_arg, value
-from pde2net.schemes.common import learned_step, num
+from pde2net.schemes.common import cg_from_zero, learned_step, num
 from pde2net.schemes.conditions import EUCLIDEAN, linear_check, step_size
 
 STEIHAUG = (
@@ -73,11 +75,10 @@ class Theta(Scheme):
         system = amp.linear_system(block.pde)
         if system is None or system.n != 1 or system.reaction[0, 0] != 0:
             return None
-        sym = amp.scalar_symbol(system)
-        if sym is None:
+        ends = amp.scalar_range(system)
+        if ends is None or system.stencil_at().is_zero_matrix:
             return None
-        k = sym.s1[0, 0]
-        return system if max(k * sym.low, k * sym.high, key=float) <= 0 else None
+        return system if ends[1] <= 0 else None
 
     @staticmethod
     def _layer(block: Block) -> SymmetricLayer | None:
@@ -89,11 +90,8 @@ class Theta(Scheme):
             return None
         return form if form.function.expr == form.function.var else None
 
-    def _theta(self, block: Block) -> sympy.Rational:
-        return sympy.nsimplify(block.scheme.number("theta"), rational=True)
-
     def checks(self, block: Block) -> list[Check]:
-        theta, tau = self._theta(block), step_size(block)
+        theta, tau = block.scheme.number("theta"), step_size(block)
         extent = interval_extent(theta_stability(theta), 1)
         system = self._system(block)
         if system is not None:
@@ -106,7 +104,7 @@ class Theta(Scheme):
                 bound=amp.extent_bound(system, extent),
             )
             if check.status == "proven":
-                check = Check(**{**check.__dict__, "reason": f"{check.reason} {STEIHAUG}"})
+                check = replace(check, reason=f"{check.reason} {STEIHAUG}")
             return [check]
         form = self._layer(block)
         assert form is not None  # validate() refused every other form
@@ -153,15 +151,14 @@ class Theta(Scheme):
         index = step_index(block, j)
         h, theta = up.Number("h"), up.Number("theta")
         implicit = up.Lambda((v,), theta * h * up.Rhs(name, index, (v,)))
-        start = up.Call("full_like", (b, up.Num(0.0)))
-        solve = up.Call("conjugate_gradients", (implicit, b, start, up.Number("iterations")))
+        solve = cg_from_zero(implicit, b, up.Number("iterations"))
         body = (
             up.Assign((b,), (u + (1 - theta) * h * up.Rhs(name, index),)),
             up.Assign((u,), (solve,)),
         )
         return up.Update(
             numbers={
-                "theta": value(self._theta(block)),
+                "theta": value(block.scheme.number("theta")),
                 "h": value(block.scheme.number("h")),
                 "iterations": int(block.scheme.args["iterations"]),
                 "steps": block.steps,
