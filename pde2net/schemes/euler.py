@@ -3,6 +3,8 @@ applied to the symmetric layer f(u) = -K' σ(N(K u))."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import sympy
 
 from pde2net.analysis.forms import (
@@ -141,3 +143,18 @@ def _flux_terms(block: Block, eq) -> list[SymmetricLayer] | None:
     if terms is None or not all(t.function.flux or t.stencil for t in terms):
         return None
     return terms
+
+
+def stepped_by_euler(block: Block, h: sympy.Expr | float, steps: int = 1) -> Block:
+    """The same block (pde, weights, `shared`, `enforce`) stepped by forward Euler with
+    step h: the explicit step whose conditions a FED or FSI cycle, or an SSP Runge–Kutta
+    method at h = τ/C, inherits."""
+    args = {
+        "h": h,
+        "steps": steps,
+        "shared": block.shared,
+        "enforce": block.scheme.args.get("enforce", False),
+    }
+    exact = {"h": h if isinstance(h, sympy.Basic) else sympy.Rational(repr(h))}
+    call = dataclasses.replace(block.scheme, name="euler", args=args, given=("h",), exact=exact)
+    return dataclasses.replace(block, scheme=call)

@@ -13,7 +13,6 @@ generated), so the cycle is non-expansive whenever the explicit step τ_max is.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 from collections.abc import Callable
@@ -37,7 +36,7 @@ from pde2net.schemes.base import (
 )
 from pde2net.schemes.common import num
 from pde2net.schemes.conditions import EUCLIDEAN, cycle_check
-from pde2net.schemes.euler import Euler
+from pde2net.schemes.euler import Euler, stepped_by_euler
 from pde2net.schemes.implicit import FrozenPieces
 
 
@@ -197,7 +196,7 @@ def cycle_checks(
         **(values or {}),
     }
     if n > MAX_EXACT_STEPS:
-        explicit = Euler().checks(explicit_equivalent(block, tau))
+        explicit = Euler().checks(stepped_by_euler(block, tau))
         return [*explicit, _too_long(label, n, values)]
     step, rule = linear
     exact = cycle_check(
@@ -205,7 +204,7 @@ def cycle_checks(
     )
     if exact is not None:
         return [exact]
-    explicit = Euler().checks(explicit_equivalent(block, tau))
+    explicit = Euler().checks(stepped_by_euler(block, tau))
     if freezes(block):
         z = sympy.Symbol("z")
         polynomial, what = frozen
@@ -234,19 +233,6 @@ def cycle_checks(
         values=values,
     )
     return [*explicit, cycle]
-
-
-def explicit_equivalent(block: Block, tau: float) -> Block:
-    """The same block stepped by forward Euler with step τ: whose bound governs the cycle."""
-    args = {
-        "h": tau,
-        "steps": 1,
-        "shared": block.shared,
-        "enforce": block.scheme.args.get("enforce", False),
-    }
-    exact = {"h": tau if isinstance(tau, sympy.Basic) else sympy.Rational(repr(tau))}
-    call = dataclasses.replace(block.scheme, name="euler", args=args, given=("h",), exact=exact)
-    return dataclasses.replace(block, scheme=call)
 
 
 def cycle_arguments(tau: str, help: str) -> tuple[ArgSpec, ...]:

@@ -25,12 +25,13 @@ import sympy
 from pde2net.analysis import amplification as amp
 from pde2net.analysis.butcher import NAMED, Tableau
 from pde2net.analysis.report import Check, Number
-from pde2net.ir import Block, SchemeCall
+from pde2net.ir import Block
 from pde2net.schemes import register
 from pde2net.schemes import update as up
 from pde2net.schemes.base import ENFORCE, SHARED, H, Scheme, step_index, steps_arg, value
 from pde2net.schemes.common import LIPSCHITZ, num
 from pde2net.schemes.conditions import EUCLIDEAN, linear_check, step_size
+from pde2net.schemes.euler import Euler, stepped_by_euler
 
 TRANSFERABLE = (LIPSCHITZ, EUCLIDEAN)  # non-expansiveness: what a convex combination keeps
 
@@ -70,16 +71,7 @@ class RungeKutta(Scheme):
 
     def _euler_checks(self, block: Block, h: sympy.Expr) -> list[Check]:
         """Forward Euler's checks of this block at step h (the same pde and weights)."""
-        from pde2net.schemes.euler import Euler
-
-        call = SchemeCall(
-            "euler",
-            {**block.scheme.args, "h": value(h)},
-            block.scheme.loc,
-            block.scheme.given,
-            {**block.scheme.exact, "h": h},
-        )
-        return Euler().checks(replace(block, scheme=call))
+        return Euler().checks(stepped_by_euler(block, h, steps=block.steps))
 
     def _ssp(self, block: Block, tau: sympy.Expr) -> list[Check]:
         t = self.tableau
