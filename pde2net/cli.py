@@ -302,7 +302,7 @@ def check(
         from pde2net.plots import plot_amplification
 
         try:
-            panels = plot_amplification(checked.network, plot_path)
+            panels = plot_amplification(checked.network, checked.analysis, plot_path)
         except OSError as err:
             _io_error(err, f"cannot write the plot {plot_path}")
         message = f"wrote {plot_path}" if panels else "no stencil block to plot"

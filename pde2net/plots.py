@@ -2,8 +2,8 @@
 
 Each panel draws the spectral radius ρ(G(θ)) of one linear stencil block's step, at the
 chosen step size and at the derived bound, read from the typed `Check.step`
-(`StepBound`) of the block's von Neumann check and from the symbol matrix A(θ); no
-untyped `values` are read.
+(`StepBound`) of the block's von Neumann check in the report (never re-derived) and
+from the symbol matrix A(θ); no untyped `values` are read.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sympy
 
 from pde2net import ir
 from pde2net.analysis import amplification as amp
-from pde2net.schemes import get
+from pde2net.analysis.report import Report
 from pde2net.schemes.conditions import SCHEME_STEPS
 
 
@@ -37,7 +37,7 @@ def spectral_radius_curve(
     return np.array(out)
 
 
-def plot_amplification(network: ir.Network, path: str | Path) -> int:
+def plot_amplification(network: ir.Network, report: Report, path: str | Path) -> int:
     """Draw ρ(G(θ)) for each linear stencil block at the chosen step and at the derived
     bound. 2D symbols are drawn along the diagonal θ₁ = θ₂ = θ, where the 5-point
     Laplacian has its extreme mode. Returns the number of panels drawn (0: none)."""
@@ -53,7 +53,7 @@ def plot_amplification(network: ir.Network, path: str | Path) -> int:
         system = amp.linear_system(block.pde)
         if system is None:
             continue
-        checks = get(block.scheme.name).checks(block)
+        checks = report.block(block.index).checks  # the analysis' own, not re-derived
         check = next((c for c in checks if c.step is not None), None)
         if check is None:
             continue

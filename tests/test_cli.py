@@ -351,3 +351,12 @@ def test_a_spec_file_name_that_is_not_utf8_compiles(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert b"from h\\\\xff.pde" in (path / "out" / "heat_1d.py").read_bytes()
+
+
+def test_check_plot_draws_the_reported_bound(tmp_path):
+    """`check --plot` draws from the report's own checks (heat_2d: one stencil block)."""
+    png = tmp_path / "amp.png"
+    result = run_cli("check", str(SPECS / "classic" / "heat_2d.pde"), "--plot", str(png))
+    assert result.returncode == 0, result.stderr
+    assert f"wrote {png}" in result.stdout
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

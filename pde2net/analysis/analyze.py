@@ -8,14 +8,19 @@ from pde2net.schemes import get
 
 
 def analyze(network: ir.Network) -> Report:
-    """The stability report of a lowered network."""
+    """The stability report of a lowered network, with each block's update as data.
+
+    The update is derived here, beside the checks, because building it can need SymPy
+    (a flux's slope at 0, the frozen operator of an implicit step); the code generator
+    only prints it."""
     blocks = []
-    derived: dict[tuple, list] = {}  # one derivation per distinct block (2,000 equal ones)
+    derived: dict[tuple, tuple] = {}  # one derivation per distinct block (2,000 equal ones)
     for block in network.blocks:
         scheme = get(block.scheme.name)
-        key = (block.pde.signature, block.scheme.text, tuple(block.shape))
+        key = (block.pde.signature, block.scheme.text, tuple(block.shape), block.steps)
         if key not in derived:
-            derived[key] = scheme.checks(block)
+            derived[key] = (scheme.checks(block), scheme.update(block))
+        checks, update = derived[key]
         blocks.append(
             BlockReport(
                 name=block.label,
@@ -27,8 +32,9 @@ def analyze(network: ir.Network) -> Report:
                 ],
                 parameters=block.parameters,
                 reversible=scheme.reversible,
-                checks=list(derived[key]),
+                checks=list(checks),
                 index=block.index,
+                update=update,
             )
         )
     return Report(

@@ -154,6 +154,9 @@ class BlockReport:
     reversible: bool
     checks: list[Check]
     index: int = 0
+    # the scheme's update (schemes/update.py), derived with the checks, for the emitter:
+    # nothing after the analysis re-runs SymPy. Not part of the serialised report.
+    update: Any = field(default=None, repr=False, compare=False)
 
     @property
     def status(self) -> Status:

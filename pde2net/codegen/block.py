@@ -67,7 +67,7 @@ class BlockWriter:
     def __init__(self, block: ir.Block, report: BlockReport, globals_: Namer, reversible: bool):
         self.block, self.pde = block, block.pde
         self.scheme = get(block.scheme.name)
-        self.update = self.scheme.update(block)
+        self.update = report.update  # derived by the analysis, printed here
         self.reversible = reversible and self.update.reversible is not None
         self.enforced = report.enforced_bounds()
         pde, upd = self.pde, self.update

@@ -362,3 +362,31 @@ def test_user_function_named_like_a_runtime_helper(tmp_path):
     module = compile_file(spec).module.eval()
     with torch.no_grad():
         assert module(torch.randn(2, 1, 16)).shape == (2, 1, 16)
+
+
+# -- nothing after the analysis re-derives anything ------------------------------------------
+
+
+def test_generation_reruns_no_analysis(monkeypatch):
+    """The emitter prints the updates and checks the analysis derived: with every
+    scheme's `checks`/`update` and the analysis' form matching disabled, every bundled
+    spec (implicit, FED, FSI and multigrid among them) still generates the same code."""
+    from pde2net.analysis import amplification, forms
+    from pde2net.schemes import REGISTRY
+    from tests.conftest import ALL_SPECS
+
+    checked = {spec: check_spec(spec) for spec in ALL_SPECS}
+    before = {spec: generate(c.network, c.analysis).source for spec, c in checked.items()}
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the analysis was re-run after analyze()")
+
+    for scheme in REGISTRY.values():
+        monkeypatch.setattr(scheme, "checks", refuse)
+        monkeypatch.setattr(scheme, "update", refuse)
+    for module, name in [(forms, "symmetric"), (amplification, "linear_system")]:
+        monkeypatch.setattr(module, name, refuse)
+    monkeypatch.setattr("sympy.diff", refuse)
+    monkeypatch.setattr("sympy.simplify", refuse)
+    for spec, c in checked.items():
+        assert generate(c.network, c.analysis).source == before[spec], spec.name
