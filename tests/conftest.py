@@ -5,9 +5,12 @@ Set PDE2NET_UPDATE_GOLDEN=1 to rewrite golden files from the current output.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,12 @@ SPECS = ROOT / "specs"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 ALL_SPECS = sorted(SPECS.rglob("*.pde"))
 UPDATE = os.environ.get("PDE2NET_UPDATE_GOLDEN") == "1"
+
+# pde2net's user cache (parser tables, certify's references) in a directory of this test
+# process, inherited by the CLI subprocesses: the suite neither reads nor fills ~/.cache
+CACHE_HOME = tempfile.mkdtemp(prefix="pde2net-tests-")
+os.environ["XDG_CACHE_HOME"] = CACHE_HOME
+atexit.register(shutil.rmtree, CACHE_HOME, ignore_errors=True)
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

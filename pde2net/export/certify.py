@@ -30,7 +30,7 @@ import onnx
 import torch
 import torch.nn.functional as F
 
-from pde2net.export import norms
+from pde2net.export import norms, references
 
 KEY = "pde2net.certificate"  # the recipe: for information, never read by certify
 SPEC_KEY = "pde2net.spec"  # the embedded spec certify recompiles
@@ -343,7 +343,23 @@ def _budget(model: onnx.ModelProto) -> dict[str, int]:
 MAX_ACTIVATION_BYTES = 1 << 30  # one sample's activations, for the recompile (see _budget)
 
 
-def _recompile(entry: dict[str, Any], model: onnx.ModelProto) -> tuple[Any, onnx.ModelProto]:
+def _reference(entry: dict[str, Any], model: onnx.ModelProto) -> references.Reference:
+    """The graph, pinned initializers and recipe the embedded spec compiles to: from the
+    user's cache when this build of pde2net recompiled the same spec before
+    (`export/references.py`), else recompiled, and cached."""
+    budget = _budget(model)
+    key = references.key(entry, budget)
+    cached = references.load(key)
+    if cached is not None:
+        return cached
+    compiled, graph = _recompile(entry, budget)
+    derived = recipe(compiled, graph)  # before _pinned perturbs the module's weights
+    result = references.Reference(graph, _pinned(compiled, graph), derived)
+    references.store(key, result.graph, result.pinned, result.recipe)
+    return result
+
+
+def _recompile(entry: dict[str, Any], budget: dict[str, int]) -> tuple[Any, onnx.ModelProto]:
     """The embedded spec compiled again: the module (seed 0, as compile builds it) and the
     ONNX graph compile writes for it."""
     from pde2net.api import check_text, compile_checked
@@ -352,7 +368,7 @@ def _recompile(entry: dict[str, Any], model: onnx.ModelProto) -> tuple[Any, onnx
     from pde2net.pipeline import export_graph
 
     try:
-        with limits.use(**_budget(model)):
+        with limits.use(**budget):
             checked = check_text(entry["source"], entry["file"], entry["overrides"])
             compiled = compile_checked(checked, reversible=entry["reversible"])
     except SpecError as err:
@@ -503,10 +519,10 @@ def certify(model_path: str, input_shape: list[int] | None = None) -> dict[str, 
     hold at that size. The verdict: certified, violated, or undecided."""
     model = _load(model_path)
     embedded = _embedded(model)
-    compiled, reference = _recompile(embedded, model)
-    data = recipe(compiled, reference)  # the conditions, from the recompiled report
+    reference = _reference(embedded, model)
+    data = reference.recipe  # the conditions, from the recompiled report
     try:
-        _compare(model, reference, _pinned(compiled, reference))
+        _compare(model, reference.graph, reference.pinned)
         _compare_recipe(model, data)
     except RefusedError as err:
         from pde2net import __version__

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import stat
 import sys
 import unicodedata
 from importlib import resources
@@ -15,6 +14,7 @@ import lark
 from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from pde2net import usercache
 from pde2net.ir import Loc
 from pde2net.lang.errors import SpecError, source_lines_of
 from pde2net.lang.expressions import loc_of
@@ -62,19 +62,11 @@ def cache_file() -> str | bool:
     """Where Lark keeps the analysed grammar between runs, or False for no cache.
 
     Building the LALR tables takes about half a second of every command; Lark caches
-    them as a pickle keyed by the grammar's hash. A pickle runs code when loaded, so the
-    cache lives only in a directory this user owns and no one else can write to (like
-    Python's own __pycache__), never in a shared temporary directory.
-    PDE2NET_PARSER_CACHE=0 turns it off."""
-    if os.environ.get("PDE2NET_PARSER_CACHE", "1") == "0" or not hasattr(os, "getuid"):
-        return False
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pde2net"
-    try:
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = root.stat()
-    except (OSError, RuntimeError):  # RuntimeError: no home directory
-        return False
-    if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+    them as a pickle keyed by the grammar's hash, in the user's own cache directory
+    (`pde2net.usercache`: never one others can write to, since a pickle is code).
+    PDE2NET_PARSER_CACHE=0 (or PDE2NET_CACHE=0) turns it off."""
+    root = usercache.directory()
+    if os.environ.get("PDE2NET_PARSER_CACHE", "1") == "0" or root is None:
         return False
     version = "".join(map(str, sys.version_info[:2]))
     return str(root / f"grammar-lark{lark.__version__}-py{version}.cache")
