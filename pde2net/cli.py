@@ -21,9 +21,8 @@ from typing import Any, NoReturn
 import click
 
 from pde2net import __version__
-from pde2net.ir import Loc
 from pde2net.lang.errors import SpecError, source_lines_of
-from pde2net.lang.lower import COMMAND_LINE
+from pde2net.loc import COMMAND_LINE, Loc
 
 EXIT_UNSTABLE, EXIT_SPEC, EXIT_EXPORT, EXIT_INTERNAL, EXIT_IO = 1, 2, 3, 70, 74
 

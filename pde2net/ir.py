@@ -12,22 +12,7 @@ from typing import Literal
 
 import sympy
 
-# ---------------------------------------------------------------------------------------
-# Source locations
-
-
-@dataclass(frozen=True)
-class Loc:
-    """A place in a spec file (1-based line and column)."""
-
-    file: str
-    line: int
-    column: int
-    end_column: int | None = None
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
-
+from pde2net.loc import Loc
 
 # ---------------------------------------------------------------------------------------
 # Operator applications inside SymPy expressions.

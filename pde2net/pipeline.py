@@ -63,9 +63,14 @@ def build_outputs(
     export raises instead of producing files. `quantize="int8"` adds `.int8.onnx`,
     calibrated on `calibration` (inputs (N, C, …); default: standard-normal inputs).
     """
+    import onnx
+
+    from pde2net.export import certify
+
     preflight(checked.network)  # the compile budgets, before anything is built
     compiled = compile_checked(checked)
     model, record = export_compiled(compiled)
+    certify.remember(compiled, onnx.load_from_string(model))  # certify need not recompile
     report = dict(compiled.report)
     report["onnx"] = record
     outputs = {".py": compiled.source.encode(), ".onnx": model}

@@ -27,8 +27,7 @@ from typing import Any
 
 import numpy as np
 import onnx
-import torch
-import torch.nn.functional as F
+from threadpoolctl import threadpool_limits
 
 from pde2net.export import norms, references
 
@@ -43,6 +42,7 @@ EXIT_UNREADABLE, EXIT_REFUSED = 2, 5
 VERDICT_EXIT = {"certified": EXIT_CERTIFIED, "violated": EXIT_VIOLATED, "undecided": EXIT_UNDECIDED}
 MAX_MODEL_BYTES = 1 << 30  # a larger file is refused before it is parsed
 MAX_SIZE = 1 << 16  # per spatial axis, for --input-shape
+REMEMBER_NODES = 2000  # compile caches the reference of graphs up to this size (see remember)
 BUDGET = 0.5  # seconds (by norms' cost model) for all branch-and-bound runs together
 
 
@@ -113,6 +113,8 @@ def folded(compiled: Any):
     """For the duration (an ONNX export), every kernel that `enforce = true` rescales holds
     its effective (rescaled) value and its NormBound passes it through, so the exported
     initializer is the effective kernel under the parameter's own name. Restored after."""
+    import torch
+
     module = compiled.module
     module.eval()
     saved = []
@@ -186,6 +188,9 @@ def operator_norm(weight: np.ndarray, padding: list[int], spatial: list[int]) ->
     """An estimate of ‖K‖₂ of the zero-padded convolution on a grid of size `spatial`, by
     power iteration on Kᵀ K (conv followed by conv_transpose with the same weight): it
     approaches the norm from below. Certificates use `norms` instead."""
+    import torch
+    import torch.nn.functional as F
+
     w = torch.from_numpy(np.asarray(weight, dtype=np.float64))
     conv = F.conv1d if w.dim() == 3 else F.conv2d
     conv_t = F.conv_transpose1d if w.dim() == 3 else F.conv_transpose2d
@@ -359,6 +364,31 @@ def _reference(entry: dict[str, Any], model: onnx.ModelProto) -> references.Refe
     return result
 
 
+def remember(compiled: Any, model: onnx.ModelProto) -> None:
+    """Cache the reference of a model `compile` has just exported, so that the first
+    certify of it skips the recompile. Only for compile's own fresh module (seed 0): that
+    is the module a recompile builds, and `model` the graph its export gives (the same
+    `export_graph`), so the entry is exactly what certify would derive. The pinned
+    initializers are found as certify finds them, on a copy of the module: by a second
+    export, so for graphs of over REMEMBER_NODES nodes with learned parameters (a deep
+    unrolled network, whose export takes seconds) compile leaves this to certify."""
+    import copy
+
+    if len(model.graph.node) > REMEMBER_NODES and any(True for _ in compiled.module.parameters()):
+        return  # finding the pinned initializers would cost compile a second long export
+    entry = _embedded(model)
+    key = references.key(entry, _budget(model))
+    if references.has(key):
+        return
+    graph = onnx.ModelProto()
+    graph.CopyFrom(model)
+    del graph.metadata_props[:]
+    derived = recipe(compiled, graph)
+    scratch = copy.copy(compiled)
+    scratch.module = copy.deepcopy(compiled.module)
+    references.store(key, graph, _pinned(scratch, graph), derived)
+
+
 def _recompile(entry: dict[str, Any], budget: dict[str, int]) -> tuple[Any, onnx.ModelProto]:
     """The embedded spec compiled again: the module (seed 0, as compile builds it) and the
     ONNX graph compile writes for it."""
@@ -388,6 +418,8 @@ def _pinned(compiled: Any, reference: onnx.ModelProto) -> set[str]:
     perturbed, and what stays bit for bit the same is a constant of the spec (a stencil,
     a step size, an index), which the file must hold unchanged. An initializer that is a
     parameter itself (`block1.K.0`) is learned by definition."""
+    import torch
+
     from pde2net.pipeline import export_graph
 
     module = compiled.module
@@ -401,6 +433,8 @@ def _pinned(compiled: Any, reference: onnx.ModelProto) -> set[str]:
         for tensor in tensors:  # positive factors: a running variance stays positive
             noise = torch.rand(tensor.shape, generator=generator, dtype=tensor.dtype)
             tensor.mul_(noise.add_(1.5)).add_(noise)
+    if not tensors:  # nothing learned: every initializer is a constant of the spec
+        return {init.name for init in reference.graph.initializer}
     moved = {i.name: i for i in export_graph(compiled, metadata=False).graph.initializer}
     pinned = set()
     for init in reference.graph.initializer:
@@ -575,7 +609,9 @@ def certify(model_path: str, input_shape: list[int] | None = None) -> dict[str, 
     weight_of = {n: 4.0 if wanted[n]["target"] is not None else 0.25 for n in wanted}
     total = sum(weight_of.values()) or 1.0
     kernels: dict[str, dict[str, Any]] = {}
-    with _threads(1):
+    # numpy only (a cached reference needs no torch), on one BLAS thread: the problems are
+    # small, and OpenBLAS's threads spin (3-5x the time) on a loaded machine
+    with threadpool_limits(1):
         for name, spec in wanted.items():
             w = arrays[name]
             size = spec["size"] or sizes.get(name) or [1] * (w.ndim - 2)
@@ -719,13 +755,3 @@ def _conv_sizes(model: onnx.ModelProto, shape: list[int], names: list[str]) -> d
             if got and node.input[1] not in sizes:
                 sizes[node.input[1]] = got[2:]
     return sizes
-
-
-@contextmanager
-def _threads(n: int):
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

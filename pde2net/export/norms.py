@@ -119,28 +119,25 @@ def entry_error(w: np.ndarray) -> float:
     return 2 * per_entry * float(np.linalg.norm(total))
 
 
-def _sigma(matrices):
-    """σ_max of each matrix in a batch (B, c_out, c_in) (a complex128 torch tensor or
-    numpy array), from the eigenvalues of the smaller Gram matrix."""
-    import torch
-
-    a = torch.as_tensor(matrices)
-    gram = a.mH @ a if a.shape[-1] <= a.shape[-2] else a @ a.mH
-    largest = torch.linalg.eigvalsh(gram)[:, -1].numpy()
+def _sigma(matrices: np.ndarray) -> np.ndarray:
+    """σ_max of each matrix in a batch (B, c_out, c_in), from the eigenvalues of the
+    smaller Gram matrix."""
+    a = np.asarray(matrices)
+    ah = np.conj(np.swapaxes(a, -1, -2))
+    gram = ah @ a if a.shape[-1] <= a.shape[-2] else a @ ah
+    largest = np.linalg.eigvalsh(gram)[:, -1]
     return np.sqrt(np.maximum(largest, 0.0))
 
 
-def symbol_at(w: np.ndarray, thetas: np.ndarray, derivative: int | None = None):
+def symbol_at(w: np.ndarray, thetas: np.ndarray, derivative: int | None = None) -> np.ndarray:
     """K̂(θ) (or ∂K̂/∂θ_derivative) of the stride-1 kernel w at each row of `thetas`
-    (B, D), as a complex128 torch tensor (B, c_out, c_in); the taps centred (a phase: the
-    norms are unchanged)."""
-    import torch
-
+    (B, D), as a complex128 array (B, c_out, c_in); the taps centred (a phase: the norms
+    are unchanged)."""
     dims = w.ndim - 2
     if dims not in (1, 2):
         raise ValueError(f"{dims}D kernels are not supported")
     c_out, c_in = w.shape[:2]
-    taps = torch.as_tensor(w.reshape(c_out * c_in, -1).T.copy(), dtype=torch.complex128)
+    taps = np.ascontiguousarray(w.reshape(c_out * c_in, -1).T).astype(np.complex128)
     phases = np.ones((len(thetas), 1), dtype=np.complex128)
     for i in range(dims):
         k = w.shape[2 + i]
@@ -149,7 +146,7 @@ def symbol_at(w: np.ndarray, thetas: np.ndarray, derivative: int | None = None):
         if derivative == i:
             f = f * (-1j * m)
         phases = (phases[:, :, None] * f[:, None, :]).reshape(len(thetas), -1)
-    return (torch.from_numpy(phases) @ taps).reshape(len(thetas), c_out, c_in)
+    return (phases @ taps).reshape(len(thetas), c_out, c_in)
 
 
 def sigma_at(w: np.ndarray, thetas: np.ndarray) -> np.ndarray:
@@ -205,7 +202,7 @@ def sup_bounds(
         derivatives = [float(radius[i]) * symbol_at(w, centres, i) for i in split]
         v = np.zeros(len(p))
         for sign in signs:
-            vertex = p.clone()
+            vertex = p.copy()
             for s_j, b in zip(sign, derivatives, strict=True):
                 vertex += b if s_j > 0 else -b
             v = np.maximum(v, _sigma(vertex))
@@ -333,54 +330,61 @@ def lower_at(
 ) -> float:
     """A lower bound of ‖K_N‖₂ of the zero-padded convolution at grid `size` (and so at
     every larger one): the Rayleigh quotient after power iterations, less rounding."""
-    import torch
-    import torch.nn.functional as F
-
-    w = torch.from_numpy(np.asarray(weight, dtype=np.float64))
-    dims = w.dim() - 2
-    conv = F.conv1d if dims == 1 else F.conv2d
-    conv_t = F.conv_transpose1d if dims == 1 else F.conv_transpose2d
+    w = np.asarray(weight, dtype=np.float64)
+    dims = w.ndim - 2
+    kernel = w.shape[2:]
     stride = tuple(stride) if stride else (1,) * dims
     padding = tuple(padding)
     size = tuple(int(s) for s in size)
     out = [
-        (n + 2 * p - k) // s + 1
-        for n, p, k, s in zip(size, padding, w.shape[2:], stride, strict=True)
+        (n + 2 * p - k) // s + 1 for n, p, k, s in zip(size, padding, kernel, stride, strict=True)
     ]
-    if min(out) < 1 or not torch.all(torch.isfinite(w)):
+    if min(out) < 1 or not np.all(np.isfinite(w)):
         return 0.0
+    # the taps' windows in the padded input: tap t reads t_i, t_i + s_i, ... along axis i
+    windows = [
+        (
+            t,
+            (
+                slice(None),
+                *(slice(t[i], t[i] + stride[i] * (out[i] - 1) + 1, stride[i]) for i in range(dims)),
+            ),
+        )
+        for t in np.ndindex(*kernel)
+    ]
+    inner = (slice(None), *(slice(p, p + n) for p, n in zip(padding, size, strict=True)))
 
-    def forward(v):
-        return conv(v, w, stride=stride, padding=padding)
+    def forward(v: np.ndarray) -> np.ndarray:
+        padded = np.pad(v, [(0, 0)] + [(p, p) for p in padding])
+        y = np.zeros((w.shape[0], *out))
+        for t, window in windows:
+            y += np.tensordot(w[(slice(None), slice(None), *t)], padded[window], axes=(1, 0))
+        return y
 
-    def adjoint(y):
-        # conv_transpose recovers the input size up to output_padding
-        full = conv_t(y, w, stride=stride, padding=padding)
-        pads = []
-        for axis in reversed(range(dims)):
-            missing = size[axis] - full.shape[2 + axis]
-            pads += [0, missing]
-        return F.pad(full, pads) if any(pads) else full
+    def adjoint(y: np.ndarray) -> np.ndarray:  # exactly forward's transpose
+        padded = np.zeros((w.shape[1], *(n + 2 * p for n, p in zip(size, padding, strict=True))))
+        for t, window in windows:
+            padded[window] += np.tensordot(w[(slice(None), slice(None), *t)], y, axes=(0, 0))
+        return padded[inner]
 
-    generator = torch.Generator().manual_seed(0)
-    v = torch.randn(1, w.shape[1], *size, dtype=torch.float64, generator=generator)
+    v = np.random.default_rng(0).standard_normal((w.shape[1], *size))
     if start is not None:  # a plane wave at the symbol's peak, and a little noise
-        v = torch.from_numpy(np.ascontiguousarray(start)).reshape(v.shape) + 1e-3 * v
-    per = 4.0 * w.numel() * math.prod(size) / math.prod(stride)
+        v = np.asarray(start, dtype=np.float64).reshape(v.shape) + 1e-3 * v
+    per = 4.0 * w.size * math.prod(size) / math.prod(stride)
     iterations = max(2, min(iterations, int(flops / max(per, 1.0))))
-    v /= torch.linalg.vector_norm(v)
+    v /= np.linalg.norm(v)
     for _ in range(iterations):
         v = adjoint(forward(v))
-        norm = torch.linalg.vector_norm(v)
+        norm = np.linalg.norm(v)
         if not norm > 0:
             return 0.0
         v = v / norm
-    image = float(torch.linalg.vector_norm(forward(v)))
+    image = float(np.linalg.norm(forward(v)))
     # ‖fl(Kv) - Kv‖ ≤ γ_{taps · c_in} ‖|K|‖₂ ‖v‖, ‖|K|‖₂ ≤ Σ_m ‖|K_m|‖_F; ‖v‖ ≈ 1
-    taps = int(math.prod(w.shape[2:])) * w.shape[1]
+    taps = int(math.prod(kernel)) * w.shape[1]
     gamma = (taps + 4) * U / (1 - (taps + 4) * U)
-    abs_k = float(torch.linalg.vector_norm(w.abs().flatten(2), dim=(0, 1)).sum())
-    vnorm = float(torch.linalg.vector_norm(v))
+    abs_k = float(np.linalg.norm(np.abs(w).reshape(*w.shape[:2], -1), axis=(0, 1)).sum())
+    vnorm = float(np.linalg.norm(v))
     return max((image - gamma * abs_k * vnorm - 4 * U * image) / (vnorm * (1 + 4 * U)), 0.0)
 
 
@@ -389,10 +393,8 @@ def _plane_wave(w: np.ndarray, theta: np.ndarray | None, size: tuple[int, ...]):
     a convolution amplifies most, up to the grid's edges (a start for power iteration)."""
     if theta is None or w.ndim - 2 != len(size):
         return None
-    import torch
-
     matrix = symbol_at(w, theta[None, :])[0]
-    a = torch.linalg.svd(matrix)[2][0].conj().resolve_conj().numpy()
+    a = np.linalg.svd(matrix)[2][0].conj()
     phase = sum(
         np.multiply.outer(
             np.ones(size[:i]), np.multiply.outer(np.arange(n), np.ones(size[i + 1 :]))

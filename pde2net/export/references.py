@@ -73,6 +73,11 @@ def _path(key: str) -> Path | None:
     return None if root is None else root / f"reference-{key}.onnx"
 
 
+def has(key: str) -> bool:
+    path = _path(key)
+    return path is not None and path.is_file()
+
+
 def load(key: str) -> Reference | None:
     """The reference cached under `key`, or None (no cache, a miss, or unreadable)."""
     path = _path(key)

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import sympy
 
 from pde2net import ir
+from pde2net.lang.budget import raise_budget, repeats
 from pde2net.lang.errors import SpecError
-from pde2net.lang.limits import FLOAT_BYTES, Limits, raise_budget, repeats, show_bytes, show_count
+from pde2net.lang.limits import FLOAT_BYTES, Limits, show_bytes, show_count
 
 # Fitted on compiles of the shipped specs and of scaled ones (docs/language.md):
 NODES_PER_TENSOR = 8  # ONNX nodes per intermediate tensor of one right-hand-side evaluation
@@ -88,7 +89,7 @@ def _expression_size(expr: sympy.Expr) -> int:
 def _block_cost(block: ir.Block) -> tuple[int, int, int, str]:
     """Nodes, operations and widest tensor of one block over all its evaluations, and
     how the evaluation count comes about."""
-    from pde2net.lang.limits import block_tensors
+    from pde2net.lang.budget import block_tensors
 
     evaluations, how = repeats(block)
     tensors, widest_channels = block_tensors(block)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from pde2net.ir import Loc
+from pde2net.loc import Loc
 
 
 class SpecError(Exception):

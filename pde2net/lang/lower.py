@@ -11,6 +11,7 @@ from lark import Token, Tree
 
 from pde2net import ir
 from pde2net.lang.args import LARGEST, REQUIRED, SMALLEST, ArgSpec, Bound, bind
+from pde2net.lang.budget import Budget
 from pde2net.lang.builtins import ACTIVATIONS
 from pde2net.lang.errors import SpecError, abbreviate, did_you_mean
 from pde2net.lang.expressions import (
@@ -26,11 +27,11 @@ from pde2net.lang.expressions import (
     source_text,
     stencil_problem,
 )
-from pde2net.lang.limits import Budget, Limits, current
+from pde2net.lang.limits import Limits, current
+from pde2net.loc import COMMAND_LINE
 from pde2net.schemes import REGISTRY
 
 RESERVED = {"true", "false"}
-COMMAND_LINE = "<command line>"  # the file name of errors in --set options
 _NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 LAYERS: dict[str, tuple[ArgSpec, ...]] = {

@@ -53,7 +53,7 @@ class Scheme:
     arguments: ClassVar[tuple[ArgSpec, ...]]
     reversible: ClassVar[bool] = False
     # count arguments whose evaluations add up within one repeat instead of multiplying
-    # (multigrid's smoothing and coarse steps), for the cost estimate (lang/limits.py)
+    # (multigrid's smoothing and coarse steps), for the cost estimate (lang/budget.py)
     summed_counts: ClassVar[tuple[str, ...]] = ()
 
     def validate(self, block: Block) -> None:

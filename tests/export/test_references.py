@@ -10,6 +10,8 @@ import pytest
 import torch
 
 import pde2net
+import pde2net.api
+import pde2net.pipeline
 from pde2net.export import certify as certify_module
 from pde2net.export import references
 from pde2net.export.certify import RefusedError, certify
@@ -130,3 +132,42 @@ def test_no_cache_where_others_can_write_or_when_turned_off(models, cache, monke
     monkeypatch.setenv("PDE2NET_CACHE", "0")
     certify(str(fresh))
     assert not list(cache.glob("reference-*"))
+
+
+def test_compile_leaves_the_reference_certify_would_derive(cache, tmp_path, monkeypatch):
+    """`compile` caches its reference: the first certify of its model does not recompile,
+    and judges as a recompile does."""
+    from tests.conftest import SPECS
+
+    spec = SPECS / "ruthotto_haber_2018" / "parabolic_cifar10.pde"
+    checked = pde2net.api.check_spec(spec)
+    outputs, _ = pde2net.pipeline.build_outputs(checked)
+    (entry,) = cache.glob("reference-*.onnx")
+    remembered = entry.read_bytes()
+    path = tmp_path / "model.onnx"
+    path.write_bytes(outputs[".onnx"])
+    entry.unlink()
+    cold = certify(str(path))  # recompiled, and cached again
+    assert entry.read_bytes() == remembered  # byte for byte what compile left
+    _no_recompile(monkeypatch)
+    assert certify(str(path)) == cold
+
+
+def test_compile_leaves_deep_learned_graphs_to_certify(cache, tmp_path, monkeypatch):
+    """Over REMEMBER_NODES nodes with learned parameters, compile would pay a second long
+    export; it leaves no entry, and certify derives and caches it. A spec with nothing
+    learned needs no second export and is always remembered."""
+    from tests.conftest import SPECS
+
+    monkeypatch.setattr(certify_module, "REMEMBER_NODES", 10)
+    spec = tmp_path / "small.pde"
+    spec.write_text(SPEC.format(extra=""))
+    outputs, _ = pde2net.pipeline.build_outputs(pde2net.api.check_spec(spec))
+    assert not list(cache.glob("reference-*.onnx"))
+    path = tmp_path / "model.onnx"
+    path.write_bytes(outputs[".onnx"])
+    assert certify(str(path))["certified"]
+    assert len(list(cache.glob("reference-*.onnx"))) == 1
+    heat = pde2net.api.check_spec(SPECS / "classic" / "heat_1d.pde")
+    pde2net.pipeline.build_outputs(heat)
+    assert len(list(cache.glob("reference-*.onnx"))) == 2
