@@ -458,7 +458,7 @@ Layer = (
 
 @dataclass
 class InputSpec:
-    kind: Literal["signal", "image", "vector"]
+    kind: Literal["signal", "image", "volume", "vector"]
     shape: tuple[int, ...]  # (channels, *spatial)
     loc: Loc
     # `input image(1, 64, 64) in [0, 1]`: the data's range, exact (None: standard normal)

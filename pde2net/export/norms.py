@@ -137,7 +137,7 @@ def symbol_at(w: np.ndarray, thetas: np.ndarray, derivative: int | None = None):
     import torch
 
     dims = w.ndim - 2
-    if dims not in (1, 2):
+    if dims not in (1, 2, 3):
         raise ValueError(f"{dims}D kernels are not supported")
     c_out, c_in = w.shape[:2]
     taps = torch.as_tensor(w.reshape(c_out * c_in, -1).T.copy(), dtype=torch.complex128)
@@ -338,8 +338,8 @@ def lower_at(
 
     w = torch.from_numpy(np.asarray(weight, dtype=np.float64))
     dims = w.dim() - 2
-    conv = F.conv1d if dims == 1 else F.conv2d
-    conv_t = F.conv_transpose1d if dims == 1 else F.conv_transpose2d
+    conv = (F.conv1d, F.conv2d, F.conv3d)[dims - 1]
+    conv_t = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[dims - 1]
     stride = tuple(stride) if stride else (1,) * dims
     padding = tuple(padding)
     size = tuple(int(s) for s in size)

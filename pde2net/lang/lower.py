@@ -54,6 +54,12 @@ INPUTS = {
         ArgSpec("height", "posint"),
         ArgSpec("width", "posint"),
     ),
+    "volume": (
+        ArgSpec("channels", "posint"),
+        ArgSpec("depth", "posint"),
+        ArgSpec("height", "posint"),
+        ArgSpec("width", "posint"),
+    ),
     "signal": (ArgSpec("channels", "posint"), ArgSpec("length", "posint")),
     "vector": (ArgSpec("features", "posint"),),
 }
@@ -235,7 +241,8 @@ class Lowering:
                 )
         weight_dims = {w.dims for w in scope.weights.values()}
         if len(weight_dims) > 1:
-            raise SpecError(f"pde '{name}' mixes 1D and 2D weights", loc_of(tree, self.file))
+            shown = " and ".join(f"{d}D" for d in sorted(weight_dims))
+            raise SpecError(f"pde '{name}' mixes {shown} weights", loc_of(tree, self.file))
         return ir.PDE(
             name=name,
             args=dict(bound.values),  # type: ignore[arg-type]
@@ -390,8 +397,8 @@ class Lowering:
             shapes = {item.shape if isinstance(item, sympy.Array) else () for item in items}
             if len(ranks) > 1 or len(shapes) > 1:
                 raise self.error("the rows of a stencil must have equal lengths", node)
-            if ranks.pop() > 1:
-                raise self.error("stencils have at most two dimensions", node)
+            if ranks.pop() > 2:
+                raise self.error("stencils have at most three dimensions", node)
             return sympy.Array(
                 [item.tolist() if isinstance(item, sympy.Array) else item for item in items]
             )
@@ -545,7 +552,7 @@ class Lowering:
         if word not in INPUTS:
             raise self.error(
                 f"unknown input kind '{word}'{did_you_mean(word, INPUTS)}; "
-                "use image(c, H, W), signal(c, N) or vector(n)",
+                "use image(c, H, W), volume(c, D, H, W), signal(c, N) or vector(n)",
                 call.children[0],
             )
         bound = bind(word, call_args(call.children[1]), INPUTS[word], ev, call)

@@ -135,6 +135,17 @@ def _rows() -> list[Row]:
             scheme="euler",
             bound="τ ≤ h²/4",
         )
+    for h in (1.0, 0.5):
+        around(
+            f"heat3d-h{h}",
+            CORPUS / "heat_3d.pde",
+            h**2 / 6,
+            lambda tau, n, h=h: {"tau": tau, "h": h, "steps": n},
+            at_bound="stable" if h == 1.0 else None,
+            case="heat 3D `dt(u) = lap u`",
+            scheme="euler",
+            bound="τ ≤ h²/6",
+        )
     for kappa, h in ((2.0, 1.0), (0.5, 0.5)):
         around(
             f"heatkappa-k{kappa}-h{h}",
