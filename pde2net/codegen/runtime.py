@@ -133,9 +133,10 @@ def _take(x: torch.Tensor, axis: int, start: int | None, stop: int | None) -> to
     return x[(Ellipsis, slice(start, stop)) + (slice(None),) * axis]
 
 
-def pad(u: torch.Tensor, pads: tuple[int, ...], mode: str) -> torch.Tensor:
-    """Ghost cells by the boundary rule, pads ordered as F.pad's (last axis first).
-    Built from slices and concatenation, which export to a handful of ONNX nodes."""
+def pad(u: torch.Tensor, pads: tuple[int, ...], mode: str, value: float = 0.0) -> torch.Tensor:
+    """Ghost cells by the boundary rule, pads ordered as F.pad's (last axis first);
+    "constant" holds them at `value` (zero, or dirichlet's b). Built from slices and
+    concatenation, which export to a handful of ONNX nodes."""
     for axis in range(len(pads) // 2):
         lo, hi = pads[2 * axis], pads[2 * axis + 1]
         if not (lo or hi):
@@ -146,8 +147,8 @@ def pad(u: torch.Tensor, pads: tuple[int, ...], mode: str) -> torch.Tensor:
             left = [_take(u, axis, -lo, None)] if lo else []
             right = [_take(u, axis, None, hi)] if hi else []
         else:
-            zero = torch.zeros_like(_take(u, axis, 0, 1))
-            left, right = [zero] * lo, [zero] * hi
+            held = torch.full_like(_take(u, axis, 0, 1), value)
+            left, right = [held] * lo, [held] * hi
         u = torch.cat([*left, u, *right], -1 - axis)
     return u
 
@@ -179,13 +180,19 @@ def pad_adjoint(w: torch.Tensor, pads: tuple[int, ...], mode: str) -> torch.Tens
 
 
 def stencil(
-    u: torch.Tensor, kernel: torch.Tensor, pads: tuple[int, ...], mode: str, groups: int
+    u: torch.Tensor,
+    kernel: torch.Tensor,
+    pads: tuple[int, ...],
+    mode: str,
+    groups: int,
+    value: float = 0.0,
 ) -> torch.Tensor:
-    """A fixed stencil on each of `groups` channels: ghost cells by the boundary rule,
-    then each of the m filters in `kernel` (m, 1, *k); c channels give c * m."""
+    """A fixed stencil on each of `groups` channels: ghost cells by the boundary rule
+    (held at `value` outside the domain when constant), then each of the m filters in
+    `kernel` (m, 1, *k); c channels give c * m."""
     conv = (F.conv1d, F.conv2d, F.conv3d)[kernel.dim() - 3]
     weight = kernel.repeat(groups, *([1] * (kernel.dim() - 1)))
-    return conv(pad(u, pads, mode), weight, groups=groups)
+    return conv(pad(u, pads, mode, value), weight, groups=groups)
 
 
 def stencil_adjoint(

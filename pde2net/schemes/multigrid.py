@@ -35,6 +35,7 @@ TRANSFER = (0.125, 0.375, 0.375, 0.125)  # cell-centred linear transfer, per axi
 @register
 class Multigrid(Scheme):
     name = "multigrid"
+    boundary_data = False  # solves with the operator: dirichlet(b ≠ 0) refused
     title = "multigrid V-cycle (U-net)"
     order = 1
     summed_counts = ("pre", "post", "coarse")

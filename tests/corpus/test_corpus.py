@@ -146,6 +146,18 @@ def _rows() -> list[Row]:
             scheme="euler",
             bound="τ ≤ h²/6",
         )
+    for b in (0.5, -2.0):
+        around(
+            f"heatdirichlet1d-b{b}",
+            CORPUS / "heat_dirichlet_1d.pde",
+            0.5,
+            lambda tau, n, b=b: {"tau": tau, "h": 1.0, "b": b, "steps": n},
+            stable_behaviour="bounded",
+            unstable_steps=800,
+            case="heat 1D `dt(u) = lap u`, `dirichlet(b)`",
+            scheme="euler",
+            bound="τ ≤ h²/2",
+        )
     for kappa, h in ((2.0, 1.0), (0.5, 0.5)):
         around(
             f"heatkappa-k{kappa}-h{h}",
