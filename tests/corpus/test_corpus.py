@@ -113,39 +113,19 @@ def _rows() -> list[Row]:
         add(id=f"{name}-1.01x", spec=spec, set=make_set(1.01 * value, unstable_steps), **unstable)
 
     # --- heat, forward Euler --------------------------------------------------------
-    for h in (1.0, 0.5):
-        around(
-            f"heat1d-h{h}",
-            CORPUS / "heat_1d.pde",
-            h**2 / 2,
-            lambda tau, n, h=h: {"tau": tau, "h": h, "steps": n},
-            at_bound="stable" if h == 1.0 else None,
-            case="heat 1D `dt(u) = lap u`",
-            scheme="euler",
-            bound="τ ≤ h²/2",
-        )
-    for h in (1.0, 2.0):
-        around(
-            f"heat2d-h{h}",
-            CORPUS / "heat_2d.pde",
-            h**2 / 4,
-            lambda tau, n, h=h: {"tau": tau, "h": h, "steps": n},
-            at_bound="stable" if h == 1.0 else None,
-            case="heat 2D `dt(u) = lap u`",
-            scheme="euler",
-            bound="τ ≤ h²/4",
-        )
-    for h in (1.0, 0.5):
-        around(
-            f"heat3d-h{h}",
-            CORPUS / "heat_3d.pde",
-            h**2 / 6,
-            lambda tau, n, h=h: {"tau": tau, "h": h, "steps": n},
-            at_bound="stable" if h == 1.0 else None,
-            case="heat 3D `dt(u) = lap u`",
-            scheme="euler",
-            bound="τ ≤ h²/6",
-        )
+    # heat in d = 1, 2, 3 (2d + 1 point Laplacian): τ ≤ h²/(2d)
+    for d, spacings in ((1, (1.0, 0.5)), (2, (1.0, 2.0)), (3, (1.0, 0.5))):
+        for h in spacings:
+            around(
+                f"heat{d}d-h{h}",
+                CORPUS / f"heat_{d}d.pde",
+                h**2 / (2 * d),
+                lambda tau, n, h=h: {"tau": tau, "h": h, "steps": n},
+                at_bound="stable" if h == 1.0 else None,
+                case=f"heat {d}D `dt(u) = lap u`",
+                scheme="euler",
+                bound=f"τ ≤ h²/{2 * d}",
+            )
     for b in (0.5, -2.0):
         around(
             f"heatdirichlet1d-b{b}",

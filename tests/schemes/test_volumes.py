@@ -55,27 +55,37 @@ def test_heat_3d_matches_numpy_in_onnxruntime(tau):
     assert np.abs(got - want).max() <= 1e-5 * np.abs(want).max()
 
 
-def test_heat_3d_on_a_non_cubic_periodic_grid(tmp_path):
-    spec = tmp_path / "periodic.pde"
+def compile_block(tmp_path, grid: str, rhs: str, shape: str, scheme: str):
+    """A network of one block `dt(u) = rhs` on a `grid`, compiled."""
+    spec = tmp_path / "block.pde"
     spec.write_text(
-        "pde heat {\n state u[1]\n grid h = 0.5 : periodic\n dt(u) = lap u\n}\n"
-        "network p {\n input volume(1, 4, 6, 8)\n heat by euler(tau = 0.04, steps = 7)\n"
-        " output identity\n}\n"
+        f"pde d {{\n state u[1]\n grid {grid}\n dt(u) = {rhs}\n}}\n"
+        f"network n {{\n input {shape}\n d by {scheme}\n output identity\n}}\n"
     )
-    compiled = pde2net.compile_file(str(spec))
+    return spec, pde2net.compile_file(str(spec))
+
+
+def test_heat_3d_on_a_non_cubic_periodic_grid(tmp_path):
+    _, compiled = compile_block(
+        tmp_path,
+        "h = 0.5 : periodic",
+        "lap u",
+        "volume(1, 4, 6, 8)",
+        "euler(tau = 0.04, steps = 7)",
+    )
     x = np.random.default_rng(1).standard_normal((3, 1, 4, 6, 8))
     want = numpy_heat(x, 0.04, 0.5, 7, "wrap")
     assert np.abs(run_onnx(compiled, x) - want).max() <= 1e-5 * np.abs(want).max()
 
 
 def test_dx_dy_dz_differ_along_width_height_depth(tmp_path):
-    spec = tmp_path / "axes.pde"
-    spec.write_text(
-        "pde d {\n state u[1]\n grid h = 0.5 : zero\n dt(u) = dx u + 2 * dy u + 3 * dz u\n}\n"
-        "network axes {\n input volume(1, 3, 4, 5)\n d by euler(tau = 0.1, steps = 1)\n"
-        " output identity\n}\n"
+    _, compiled = compile_block(
+        tmp_path,
+        "h = 0.5 : zero",
+        "dx u + 2 * dy u + 3 * dz u",
+        "volume(1, 3, 4, 5)",
+        "euler(tau = 0.1, steps = 1)",
     )
-    compiled = pde2net.compile_file(str(spec))
     x = np.random.default_rng(2).standard_normal((1, 1, 3, 4, 5))
     p = np.pad(x, [(0, 0), (0, 0), (0, 1), (0, 1), (0, 1)])  # forward differences, zero
     dz = p[:, :, 1:, :-1, :-1] - x
@@ -86,15 +96,14 @@ def test_dx_dy_dz_differ_along_width_height_depth(tmp_path):
 
 
 def test_div_grad_is_the_7_point_laplacian_in_the_interior(tmp_path):
-    spec = tmp_path / "divgrad.pde"
-    spec.write_text(
-        "pde d {\n state u[1]\n grid h = 1 : periodic\n dt(u) = div(grad u)\n}\n"
-        "network dg {\n input volume(1, 5, 5, 5)\n d by euler(tau = 0.1, steps = 3)\n"
-        " output identity\n}\n"
+    spec, compiled = compile_block(
+        tmp_path,
+        "h = 1 : periodic",
+        "div(grad u)",
+        "volume(1, 5, 5, 5)",
+        "euler(tau = 0.1, steps = 3)",
     )
-    report = pde2net.check_file(str(spec))
-    assert report["verdict"] == "proven"
-    compiled = pde2net.compile_file(str(spec))
+    assert pde2net.check_file(str(spec))["verdict"] == "proven"
     x = np.random.default_rng(3).standard_normal((1, 1, 5, 5, 5))
     want = numpy_heat(x, 0.1, 1.0, 3, "wrap")
     assert np.abs(run_onnx(compiled, x) - want).max() <= 1e-5 * np.abs(want).max()
