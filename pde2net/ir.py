@@ -193,20 +193,29 @@ class Equation:
     text: str  # the right-hand side as written, for reports and docstrings
 
 
-Boundary = Literal["neumann", "periodic", "zero"]
+Boundary = Literal["neumann", "periodic", "zero", "dirichlet"]
 # How each boundary pads the grid (torch.nn.functional.pad modes): Neumann is the
-# half-sample reflection, so a ghost cell copies its neighbour (zero flux).
-PAD_MODES: dict[str, str] = {"neumann": "replicate", "periodic": "circular", "zero": "constant"}
+# half-sample reflection, so a ghost cell copies its neighbour (zero flux); zero and
+# dirichlet(b) hold the ghost cells at a constant (0, b). An adjoint stencil is the
+# transpose of the stencil's linear part, so its ghost cells are zero under both.
+PAD_MODES: dict[str, str] = {
+    "neumann": "replicate",
+    "periodic": "circular",
+    "zero": "constant",
+    "dirichlet": "constant",
+}
 
 
 @dataclass
 class Grid:
-    """The pde's grid: the spacing's name, its value, and the boundary rule."""
+    """The pde's grid: the spacing's name, its value, and the boundary rule; `data` is the
+    value dirichlet(b) holds outside the domain (b ≠ 0: `dirichlet(0)` is `zero`)."""
 
     name: str
     value: sympy.Expr
     boundary: Boundary
     loc: Loc
+    data: sympy.Expr = sympy.S.Zero
 
     @property
     def symbol(self) -> sympy.Symbol:
@@ -443,7 +452,7 @@ Layer = (
 
 @dataclass
 class InputSpec:
-    kind: Literal["signal", "image", "vector"]
+    kind: Literal["signal", "image", "volume", "vector"]
     shape: tuple[int, ...]  # (channels, *spatial)
     loc: Loc
     # `input image(1, 64, 64) in [0, 1]`: the data's range, exact (None: standard normal)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pde2net import ir
+from pde2net.analysis.boundary import with_boundary_data
 from pde2net.analysis.report import BlockReport, Report
 from pde2net.schemes import get
 
@@ -19,7 +20,8 @@ def analyze(network: ir.Network) -> Report:
         scheme = get(block.scheme.name)
         key = (block.pde.signature, block.scheme.text, tuple(block.shape), block.steps)
         if key not in derived:
-            derived[key] = (scheme.checks(block), scheme.update(block))
+            checks = with_boundary_data(block.pde, scheme.checks(block))
+            derived[key] = (checks, scheme.update(block))
         checks, update = derived[key]
         blocks.append(
             BlockReport(

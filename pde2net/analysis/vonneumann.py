@@ -18,7 +18,7 @@ from sympy.calculus.util import function_range
 from pde2net.analysis.functions import slopes, within_budget
 from pde2net.ir import PDE, Act, Equation, Stencil, StencilDecl, StencilT
 
-THETA = (sympy.Symbol("theta1", real=True), sympy.Symbol("theta2", real=True))
+THETA = tuple(sympy.Symbol(f"theta{k}", real=True) for k in (1, 2, 3))
 _PERIOD = sympy.Interval(0, 2 * sympy.pi)
 
 

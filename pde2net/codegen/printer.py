@@ -115,7 +115,11 @@ class TorchPrinter(StrPrinter):
         decl, buffer = self.stencils[expr.op]
         mode = PAD_MODES[decl.boundary]
         operand = self._print(expr.operand)
-        return f"{helper}({operand}, {buffer}, {decl.pads!r}, {mode!r}, {expr.groups})"
+        call = f"{helper}({operand}, {buffer}, {decl.pads!r}, {mode!r}, {expr.groups}"
+        data = decl.grid.data if decl.grid is not None else 0
+        if data != 0 and helper == "stencil":  # dirichlet(b): ghost cells held at b
+            return f"{call}, {number(data)})"
+        return call + ")"
 
     def _print_SumSq(self, expr: SumSq) -> str:
         """|v|²: squares summed over the channels, kept as one channel."""

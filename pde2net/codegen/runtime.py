@@ -133,9 +133,10 @@ def _take(x: torch.Tensor, axis: int, start: int | None, stop: int | None) -> to
     return x[(Ellipsis, slice(start, stop)) + (slice(None),) * axis]
 
 
-def pad(u: torch.Tensor, pads: tuple[int, ...], mode: str) -> torch.Tensor:
-    """Ghost cells by the boundary rule, pads ordered as F.pad's (last axis first).
-    Built from slices and concatenation, which export to a handful of ONNX nodes."""
+def pad(u: torch.Tensor, pads: tuple[int, ...], mode: str, value: float = 0.0) -> torch.Tensor:
+    """Ghost cells by the boundary rule, pads ordered as F.pad's (last axis first);
+    "constant" holds them at `value` (zero, or dirichlet's b). Built from slices and
+    concatenation, which export to a handful of ONNX nodes."""
     for axis in range(len(pads) // 2):
         lo, hi = pads[2 * axis], pads[2 * axis + 1]
         if not (lo or hi):
@@ -146,8 +147,8 @@ def pad(u: torch.Tensor, pads: tuple[int, ...], mode: str) -> torch.Tensor:
             left = [_take(u, axis, -lo, None)] if lo else []
             right = [_take(u, axis, None, hi)] if hi else []
         else:
-            zero = torch.zeros_like(_take(u, axis, 0, 1))
-            left, right = [zero] * lo, [zero] * hi
+            held = torch.full_like(_take(u, axis, 0, 1), value)
+            left, right = [held] * lo, [held] * hi
         u = torch.cat([*left, u, *right], -1 - axis)
     return u
 
@@ -179,20 +180,26 @@ def pad_adjoint(w: torch.Tensor, pads: tuple[int, ...], mode: str) -> torch.Tens
 
 
 def stencil(
-    u: torch.Tensor, kernel: torch.Tensor, pads: tuple[int, ...], mode: str, groups: int
+    u: torch.Tensor,
+    kernel: torch.Tensor,
+    pads: tuple[int, ...],
+    mode: str,
+    groups: int,
+    value: float = 0.0,
 ) -> torch.Tensor:
-    """A fixed stencil on each of `groups` channels: ghost cells by the boundary rule,
-    then each of the m filters in `kernel` (m, 1, *k); c channels give c * m."""
-    conv = F.conv1d if kernel.dim() == 3 else F.conv2d
+    """A fixed stencil on each of `groups` channels: ghost cells by the boundary rule
+    (held at `value` outside the domain when constant), then each of the m filters in
+    `kernel` (m, 1, *k); c channels give c * m."""
+    conv = (F.conv1d, F.conv2d, F.conv3d)[kernel.dim() - 3]
     weight = kernel.repeat(groups, *([1] * (kernel.dim() - 1)))
-    return conv(pad(u, pads, mode), weight, groups=groups)
+    return conv(pad(u, pads, mode, value), weight, groups=groups)
 
 
 def stencil_adjoint(
     v: torch.Tensor, kernel: torch.Tensor, pads: tuple[int, ...], mode: str, groups: int
 ) -> torch.Tensor:
     """The exact adjoint (matrix transpose) of `stencil`, boundary rule included."""
-    conv_t = F.conv_transpose1d if kernel.dim() == 3 else F.conv_transpose2d
+    conv_t = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[kernel.dim() - 3]
     weight = kernel.repeat(groups, *([1] * (kernel.dim() - 1)))
     return pad_adjoint(conv_t(v, weight, groups=groups), pads, mode)
 '''
@@ -201,7 +208,7 @@ MULTIGRID = """
 def prolong(x: torch.Tensor, kernel: torch.Tensor, c: int) -> torch.Tensor:
     \"\"\"Prolongation P (cell-centred linear interpolation, kernel 2^d [1, 3, 3, 1] / 8 per
     axis): a transposed strided convolution, n / 2 -> n, with Neumann ghost cells.\"\"\"
-    conv_t = F.conv_transpose1d if kernel.dim() == 3 else F.conv_transpose2d
+    conv_t = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[kernel.dim() - 3]
     d = kernel.dim() - 2
     weight = kernel.repeat(c, *([1] * (kernel.dim() - 1))) * 2**d
     return conv_t(pad(x, (1, 1) * d, "replicate"), weight, stride=2, padding=3, groups=c)
@@ -209,7 +216,7 @@ def prolong(x: torch.Tensor, kernel: torch.Tensor, c: int) -> torch.Tensor:
 
 def restrict(x: torch.Tensor, kernel: torch.Tensor, c: int) -> torch.Tensor:
     \"\"\"Restriction R = P' / 2^d with the same kernel: the strided convolution, n -> n / 2.\"\"\"
-    conv = F.conv1d if kernel.dim() == 3 else F.conv2d
+    conv = (F.conv1d, F.conv2d, F.conv3d)[kernel.dim() - 3]
     d = kernel.dim() - 2
     weight = kernel.repeat(c, *([1] * (kernel.dim() - 1)))
     return pad_adjoint(conv(x, weight, stride=2, padding=3, groups=c), (1, 1) * d, "replicate")
@@ -217,7 +224,7 @@ def restrict(x: torch.Tensor, kernel: torch.Tensor, c: int) -> torch.Tensor:
 
 def coarsen(g: torch.Tensor) -> torch.Tensor:
     \"\"\"The diffusivity on the next coarser grid: the mean over each 2^d block.\"\"\"
-    return F.avg_pool1d(g, 2) if g.dim() == 3 else F.avg_pool2d(g, 2)
+    return (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[g.dim() - 3](g, 2)
 
 
 def vcycle(

@@ -192,8 +192,8 @@ def operator_norm(weight: np.ndarray, padding: list[int], spatial: list[int]) ->
     import torch.nn.functional as F
 
     w = torch.from_numpy(np.asarray(weight, dtype=np.float64))
-    conv = F.conv1d if w.dim() == 3 else F.conv2d
-    conv_t = F.conv_transpose1d if w.dim() == 3 else F.conv_transpose2d
+    conv = (F.conv1d, F.conv2d, F.conv3d)[w.dim() - 3]
+    conv_t = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[w.dim() - 3]
     pad = tuple(padding)
     v = torch.randn(
         1, w.shape[1], *spatial, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
@@ -257,9 +257,9 @@ def _array(initializer: onnx.TensorProto) -> np.ndarray:
         array = onnx.numpy_helper.to_array(initializer)
     except (ValueError, TypeError) as err:
         raise CertifyError(f"initializer {initializer.name} cannot be read ({err})") from None
-    if array.ndim not in (3, 4) or not np.issubdtype(array.dtype, np.floating):
+    if array.ndim not in (3, 4, 5) or not np.issubdtype(array.dtype, np.floating):
         raise CertifyError(
-            f"initializer {initializer.name} is not a 1D or 2D convolution kernel "
+            f"initializer {initializer.name} is not a 1D, 2D or 3D convolution kernel "
             f"(shape {list(array.shape)}, {array.dtype})"
         )
     return array.astype(np.float64)

@@ -134,7 +134,7 @@ def symbol_at(w: np.ndarray, thetas: np.ndarray, derivative: int | None = None) 
     (B, D), as a complex128 array (B, c_out, c_in); the taps centred (a phase: the norms
     are unchanged)."""
     dims = w.ndim - 2
-    if dims not in (1, 2):
+    if dims not in (1, 2, 3):
         raise ValueError(f"{dims}D kernels are not supported")
     c_out, c_in = w.shape[:2]
     taps = np.ascontiguousarray(w.reshape(c_out * c_in, -1).T).astype(np.complex128)

@@ -55,6 +55,12 @@ INPUTS = {
         ArgSpec("height", "posint"),
         ArgSpec("width", "posint"),
     ),
+    "volume": (
+        ArgSpec("channels", "posint"),
+        ArgSpec("depth", "posint"),
+        ArgSpec("height", "posint"),
+        ArgSpec("width", "posint"),
+    ),
     "signal": (ArgSpec("channels", "posint"), ArgSpec("length", "posint")),
     "vector": (ArgSpec("features", "posint"),),
 }
@@ -236,7 +242,8 @@ class Lowering:
                 )
         weight_dims = {w.dims for w in scope.weights.values()}
         if len(weight_dims) > 1:
-            raise SpecError(f"pde '{name}' mixes 1D and 2D weights", loc_of(tree, self.file))
+            shown = " and ".join(f"{d}D" for d in sorted(weight_dims))
+            raise SpecError(f"pde '{name}' mixes {shown} weights", loc_of(tree, self.file))
         return ir.PDE(
             name=name,
             args=dict(bound.values),  # type: ignore[arg-type]
@@ -337,12 +344,9 @@ class Lowering:
                 )
             if scope.grid is not None:
                 raise self.error("a pde has one grid", stmt)
-            flags = self._flags(attr_list, ("neumann", "periodic", "zero"))
-            if len(flags) > 1:
-                raise self.error("choose one boundary: neumann, periodic or zero", attrs)
-            boundary = flags.pop() if flags else "neumann"
+            boundary, data = self._boundary(attr_list, attrs, ev)
             scope.values[name] = value
-            scope.grid = ir.Grid(name, value, boundary, loc)  # type: ignore[arg-type]
+            scope.grid = ir.Grid(name, value, boundary, loc, data)  # type: ignore[arg-type]
         elif kind == "stencil":
             refuse(size, "size")
             refuse(attrs, "attributes")
@@ -352,6 +356,40 @@ class Lowering:
                     stmt,
                 )
             scope.stencils[name] = self._stencil(name, init.children[0], scope, loc)
+
+    def _boundary(
+        self, attrs: list[Tree], node: Node | None, ev: Evaluator
+    ) -> tuple[str, sympy.Expr]:
+        """A grid's boundary rule: neumann (default), periodic, zero or dirichlet(b), with
+        the value b held outside the domain (exact; dirichlet(0) is zero)."""
+        rules = ("neumann", "periodic", "zero", "dirichlet")
+        plain = [a for a in attrs if str(a.children[0]) != "dirichlet"]
+        flags = self._flags(plain, rules)  # dirichlet is never among `plain`
+        given = [a for a in attrs if str(a.children[0]) == "dirichlet"]
+        if len(flags) + len(given) > 1:
+            raise self.error("choose one boundary: neumann, periodic, zero or dirichlet(b)", node)
+        if flags:
+            return flags.pop(), sympy.Integer(0)
+        if not given:
+            return "neumann", sympy.Integer(0)
+        attr = given[0]
+        args = call_args(attr.children[1])
+        example = "write dirichlet(b) with the value b held outside the domain, e.g. dirichlet(1)"
+        keyed = ("kw_arg", "map_arg", "kernel_arg")
+        if len(args) != 1 or (isinstance(args[0], Tree) and args[0].data in keyed):
+            raise self.error(f"dirichlet takes one number: {example}", attr)
+        data = real_number(ev.scalar(args[0]))
+        if data is None or not data.is_number:
+            raise self.error(f"the boundary value must be a finite real number: {example}", args[0])
+        if data != 0 and not SMALLEST <= abs(data) <= LARGEST:
+            raise self.error(
+                f"the boundary value {float(data):g} is out of range: 0 or between 1e-30 and "
+                "1e30 in magnitude (the network computes in float32)",
+                args[0],
+            )
+        if data == 0:
+            return "zero", sympy.Integer(0)
+        return "dirichlet", data
 
     def _stencil(self, name: str, node: Node, scope: Scope, loc: ir.Loc) -> ir.StencilDecl:
         """`[1, -2, 1] / h^2`: weights in the grid spacing's symbol, centred."""
@@ -391,8 +429,8 @@ class Lowering:
             shapes = {item.shape if isinstance(item, sympy.Array) else () for item in items}
             if len(ranks) > 1 or len(shapes) > 1:
                 raise self.error("the rows of a stencil must have equal lengths", node)
-            if ranks.pop() > 1:
-                raise self.error("stencils have at most two dimensions", node)
+            if ranks.pop() > 2:
+                raise self.error("stencils have at most three dimensions", node)
             return sympy.Array(
                 [item.tolist() if isinstance(item, sympy.Array) else item for item in items]
             )
@@ -546,7 +584,7 @@ class Lowering:
         if word not in INPUTS:
             raise self.error(
                 f"unknown input kind '{word}'{did_you_mean(word, INPUTS)}; "
-                "use image(c, H, W), signal(c, N) or vector(n)",
+                "use image(c, H, W), volume(c, D, H, W), signal(c, N) or vector(n)",
                 call.children[0],
             )
         bound = bind(word, call_args(call.children[1]), INPUTS[word], ev, call)

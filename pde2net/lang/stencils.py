@@ -10,7 +10,38 @@ import sympy
 
 from pde2net.ir import Grid, Loc, StencilDecl
 
-NAMES = ("dx", "dy", "grad", "lap", "div")
+NAMES = ("dx", "dy", "dz", "grad", "lap", "div")
+
+
+def _difference(step: tuple[int, int, int]) -> list:
+    """A 2x2x2 kernel: -1 at the corner (0, 0, 0), +1 one cell away along one axis."""
+    k = [[[0, 0], [0, 0]], [[0, 0], [0, 0]]]
+    k[0][0][0] = -1
+    k[step[0]][step[1]][step[2]] = 1
+    return k
+
+
+def _laplacian_3d() -> list:
+    """The 7-point Laplacian: -6 at the centre, 1 at each face neighbour."""
+    k = [[[0] * 3 for _ in range(3)] for _ in range(3)]
+    k[1][1][1] = -6
+    for d, i, j in ((0, 1, 1), (2, 1, 1), (1, 0, 1), (1, 2, 1), (1, 1, 0), (1, 1, 2)):
+        k[d][i][j] = 1
+    return k
+
+
+# Axes are (depth, height, width): dx along the width (last), dy along the height, dz
+# along the depth; grad's components are in that order (x, y, z).
+_TABLE_3D = {
+    "dx": ([[[[-1, 1]]]], (0, 0, 0)),
+    "dy": ([[[[-1], [1]]]], (0, 0, 0)),
+    "dz": ([[[[-1]], [[1]]]], (0, 0, 0)),
+    "grad": (
+        [_difference((0, 0, 1)), _difference((0, 1, 0)), _difference((1, 0, 0))],
+        (0, 0, 0),
+    ),
+    "lap": ([_laplacian_3d()], (1, 1, 1)),
+}
 
 
 def builtin_stencil(name: str, dims: int, grid: Grid, loc: Loc) -> StencilDecl | None:
@@ -31,6 +62,9 @@ def builtin_stencil(name: str, dims: int, grid: Grid, loc: Loc) -> StencilDecl |
             "lap": ([[[0, 1, 0], [1, -4, 1], [0, 1, 0]]], (1, 1)),
         }
         scale = {"dx": 1 / h, "dy": 1 / h, "grad": 1 / h, "lap": 1 / h**2}
+    elif dims == 3:
+        table = _TABLE_3D
+        scale = {"dx": 1 / h, "dy": 1 / h, "dz": 1 / h, "grad": 1 / h, "lap": 1 / h**2}
     else:
         return None
     if name not in table:

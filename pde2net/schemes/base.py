@@ -9,7 +9,7 @@ from typing import ClassVar
 import sympy
 
 from pde2net.analysis.report import Check
-from pde2net.ir import Block, derivative
+from pde2net.ir import Block, Stencil, derivative
 from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
 from pde2net.schemes.update import Expr, Local, Num, Update
@@ -55,9 +55,24 @@ class Scheme:
     # count arguments whose evaluations add up within one repeat instead of multiplying
     # (multigrid's smoothing and coarse steps), for the cost estimate (lang/budget.py)
     summed_counts: ClassVar[tuple[str, ...]] = ()
+    # whether the scheme only evaluates right-hand sides (explicit): then stencils with
+    # ghost cells held at dirichlet(b) data are fine; a scheme that hands the right-hand
+    # side's operator to a linear solver needs it linear, which b ≠ 0 makes affine
+    boundary_data: ClassVar[bool] = True
 
     def validate(self, block: Block) -> None:
         """Reject blocks this scheme cannot step (raises a SpecError at the `by`)."""
+        grid = block.pde.grid
+        stencils = any(eq.rhs.atoms(Stencil) for eq in block.pde.equations)
+        data = grid is not None and grid.boundary == "dirichlet"
+        if not self.boundary_data and data and stencils:
+            raise SpecError(
+                f"scheme '{self.name}' solves a linear system with the right-hand "
+                f"side's operator, and dirichlet({sympy.sstr(grid.data)}) boundary data "
+                "makes that operator affine, not linear; step this pde with an explicit "
+                "scheme (euler, rk4, fed, …) or use a zero, neumann or periodic grid",
+                block.scheme.loc,
+            )
         wrong = [eq for eq in block.pde.equations if eq.order != self.order]
         if wrong:
             have, want = derivative(wrong[0].order), derivative(self.order)

@@ -61,6 +61,7 @@ def frozen_operator(
 @register
 class Implicit(Scheme):
     name = "implicit"
+    boundary_data = False  # solves with the operator: dirichlet(b ≠ 0) refused
     title = "semi-implicit (recurrent)"
     order = 1
     arguments = (

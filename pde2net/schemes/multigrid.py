@@ -35,6 +35,7 @@ TRANSFER = (0.125, 0.375, 0.375, 0.125)  # cell-centred linear transfer, per axi
 @register
 class Multigrid(Scheme):
     name = "multigrid"
+    boundary_data = False  # solves with the operator: dirichlet(b ≠ 0) refused
     title = "multigrid V-cycle (U-net)"
     order = 1
     summed_counts = ("pre", "post", "coarse")
@@ -152,9 +153,7 @@ class Multigrid(Scheme):
             index=False,
         )
         cycle = up.Call(vcycle, (v, u, g))
-        kernel = list(TRANSFER)
-        if block.pde.dims == 2:
-            kernel = [[a * b for b in TRANSFER] for a in TRANSFER]
+        kernel = _transfer(block.pde.dims)
         shape = (
             int(args["levels"]),
             int(args["pre"]),
@@ -181,6 +180,17 @@ class Multigrid(Scheme):
             buffers={"transfer": (kernel, (1, 1) + (4,) * block.pde.dims)},
             helpers=("stencil", "multigrid", "solvers"),
         )
+
+
+def _transfer(dims: int) -> list:
+    """The d-dimensional transfer kernel: the tensor product of TRANSFER over the axes."""
+    if dims == 1:
+        return list(TRANSFER)
+    return [_times(a, _transfer(dims - 1)) for a in TRANSFER]
+
+
+def _times(a: float, kernel: list) -> list:
+    return [_times(a, k) if isinstance(k, list) else a * k for k in kernel]
 
 
 def _as_implicit(block: Block) -> Block:

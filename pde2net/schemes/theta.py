@@ -42,6 +42,7 @@ STEIHAUG = (
 @register
 class Theta(Scheme):
     name = "theta"
+    boundary_data = False  # solves with the operator: dirichlet(b ≠ 0) refused
     title = "θ-scheme"
     order = 1
     arguments = (

@@ -113,27 +113,30 @@ def _rows() -> list[Row]:
         add(id=f"{name}-1.01x", spec=spec, set=make_set(1.01 * value, unstable_steps), **unstable)
 
     # --- heat, forward Euler --------------------------------------------------------
-    for h in (1.0, 0.5):
+    # heat in d = 1, 2, 3 (2d + 1 point Laplacian): τ ≤ h²/(2d)
+    for d, spacings in ((1, (1.0, 0.5)), (2, (1.0, 2.0)), (3, (1.0, 0.5))):
+        for h in spacings:
+            around(
+                f"heat{d}d-h{h}",
+                CORPUS / f"heat_{d}d.pde",
+                h**2 / (2 * d),
+                lambda tau, n, h=h: {"tau": tau, "h": h, "steps": n},
+                at_bound="stable" if h == 1.0 else None,
+                case=f"heat {d}D `dt(u) = lap u`",
+                scheme="euler",
+                bound=f"τ ≤ h²/{2 * d}",
+            )
+    for b in (0.5, -2.0):
         around(
-            f"heat1d-h{h}",
-            CORPUS / "heat_1d.pde",
-            h**2 / 2,
-            lambda tau, n, h=h: {"tau": tau, "h": h, "steps": n},
-            at_bound="stable" if h == 1.0 else None,
-            case="heat 1D `dt(u) = lap u`",
+            f"heatdirichlet1d-b{b}",
+            CORPUS / "heat_dirichlet_1d.pde",
+            0.5,
+            lambda tau, n, b=b: {"tau": tau, "h": 1.0, "b": b, "steps": n},
+            stable_behaviour="bounded",
+            unstable_steps=800,
+            case="heat 1D `dt(u) = lap u`, `dirichlet(b)`",
             scheme="euler",
             bound="τ ≤ h²/2",
-        )
-    for h in (1.0, 2.0):
-        around(
-            f"heat2d-h{h}",
-            CORPUS / "heat_2d.pde",
-            h**2 / 4,
-            lambda tau, n, h=h: {"tau": tau, "h": h, "steps": n},
-            at_bound="stable" if h == 1.0 else None,
-            case="heat 2D `dt(u) = lap u`",
-            scheme="euler",
-            bound="τ ≤ h²/4",
         )
     for kappa, h in ((2.0, 1.0), (0.5, 0.5)):
         around(

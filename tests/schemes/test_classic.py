@@ -16,6 +16,7 @@ CLASSIC = SPECS / "classic"
 BOUNDS = {
     "heat_1d": lambda h: h**2 / 2,
     "heat_2d": lambda h: h**2 / 4,
+    "heat_3d": lambda h: h**2 / 6,
     "wave_1d": lambda h: h,
     "wave_2d": lambda h: h / math.sqrt(2),
     "perona_malik_1d": lambda h: h**2 / 2,
@@ -72,7 +73,7 @@ def _run(name: str, factor: float, steps: int, h: float = 1.0, x: torch.Tensor |
         return x, module(x)
 
 
-@pytest.mark.parametrize("name", ["heat_1d", "heat_2d"])
+@pytest.mark.parametrize("name", ["heat_1d", "heat_2d", "heat_3d"])
 def test_heat_obeys_the_maximum_principle_and_conserves_mass_under_the_bound(name):
     x, y = _run(name, 0.97, steps=200)
     dims = tuple(range(2, x.dim()))
@@ -86,7 +87,7 @@ def test_blows_up_over_the_bound(name):
     # Perona-Malik's flux is bounded by lambda/2, so its instability shows in the
     # linearised regime: small data, where the flux is nearly the identity.
     scale = 1e-4 if name == "perona_malik_1d" else 1.0
-    shape = (4, 1, 64) if name.endswith("1d") else (4, 1, 32, 32)
+    shape = {"1d": (4, 1, 64), "2d": (4, 1, 32, 32), "3d": (2, 1, 16, 16, 16)}[name[-2:]]
     x = scale * torch.rand(*shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     x, y = _run(name, 1.2, steps=200, x=x)
     assert y.abs().max() > 1e3 * x.abs().max()
@@ -109,8 +110,8 @@ def test_wave_stays_bounded_under_the_bound(name):
 def test_any_spatial_size(name):
     spec = CLASSIC / f"{name}.pde"
     module = pde2net.compile_file(str(spec), set={"steps": 3}).module.eval()
-    dims = 2 if name.endswith("2d") else 1
-    for size in (5, 17, 40):
+    dims = int(name[-2])
+    for size in (5, 17, 40) if dims < 3 else (5, 11):
         x = torch.randn(2, 1, *([size] * dims))
         with torch.no_grad():
             assert module(x).shape == x.shape
