@@ -360,8 +360,12 @@ class Imex(Scheme):
             f"D = diag(f′(ξ)), f′(ξ) ∈ [{num(low)}, {num(high)}], and ‖(I − τL)⁻¹‖₂ ≤ 1: the "
             f"step {growth} for {bound_text}; τ = {num(tau)} is "
             f"{'within' if ok else 'beyond'} it."
-            + ("" if ok else " Beyond it the condition is only sufficient unless the slope m "
-               "is taken at a steady state that L does not damp."),
+            + (
+                ""
+                if ok
+                else " Beyond it the condition is only sufficient unless the slope m "
+                "is taken at a steady state that L does not damp."
+            ),
             margin=None if closed is None else float(closed / tau),
             values={
                 "inf_slope": Number(float(low), kind),
@@ -445,4 +449,3 @@ class Imex(Scheme):
             buffers=buffers,
             helpers=helpers,
         )
-
