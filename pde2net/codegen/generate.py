@@ -24,6 +24,7 @@ HELPERS = {
     "stencil": runtime.STENCIL,
     "multigrid": runtime.MULTIGRID,
     "solvers": runtime.SOLVERS,
+    "fourier": runtime.FOURIER,
     "reversible": runtime.REVERSIBLE,
 }
 

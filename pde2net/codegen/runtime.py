@@ -287,6 +287,45 @@ def conjugate_gradients(apply, b: torch.Tensor, v: torch.Tensor, n: int) -> torc
     return v
 """
 
+FOURIER = """
+def _dft(n: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    \"\"\"cos and sin of 2 pi j k / n, the DFT matrix's real and minus its imaginary part;
+    j k is reduced mod n in integers first, so the angle is accurate before rounding.\"\"\"
+    k = torch.arange(n, device=like.device)
+    jk = (k[:, None] * k[None, :]) % n
+    angle = jk.to(like.dtype) * (2 * math.pi / n)
+    return torch.cos(angle), torch.sin(angle)
+
+
+def _frequencies(n: int, like: torch.Tensor) -> torch.Tensor:
+    return torch.arange(n, device=like.device).to(like.dtype) * (2 * math.pi / n)
+
+
+def periodic_solve(
+    b: torch.Tensor, offsets: torch.Tensor, weights: torch.Tensor, tau: float
+) -> torch.Tensor:
+    \"\"\"The exact solve of (I - tau L) v = b for the periodic depthwise stencil L with the
+    real symbol l(theta) = sum_k w_k cos(k . theta): each mode of the real DFT (matrix
+    products, which export to ONNX at any size) divided by 1 - tau l(theta).\"\"\"
+    if b.dim() == 3:
+        n = b.shape[-1]
+        c, s = _dft(n, b)
+        phase = offsets[:, 0, None] * _frequencies(n, b)[None, :]
+        m = 1 / (1 - tau * (weights[:, None] * torch.cos(phase)).sum(0))
+        re, im = m * (b @ c), -m * (b @ s)
+        return (re @ c - im @ s) / n
+    rows, cols = b.shape[-2], b.shape[-1]
+    ch, sh = _dft(rows, b)
+    cw, sw = _dft(cols, b)
+    t1 = offsets[:, 0, None, None] * _frequencies(rows, b)[None, :, None]
+    t2 = offsets[:, 1, None, None] * _frequencies(cols, b)[None, None, :]
+    m = 1 / (1 - tau * (weights[:, None, None] * torch.cos(t1 + t2)).sum(0))
+    cb, sb = ch @ b, sh @ b
+    re = m * (cb @ cw - sb @ sw)
+    im = -m * (sb @ cw + cb @ sw)
+    return (ch @ re @ cw - sh @ im @ cw - sh @ re @ sw - ch @ im @ sw) / (rows * cols)
+"""
+
 REVERSIBLE = """
 class _ReversibleSteps(torch.autograd.Function):
     \"\"\"Runs `step` `steps` times without storing the intermediate states. The

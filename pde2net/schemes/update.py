@@ -173,6 +173,7 @@ CALLS = (
     "jacobi",
     "conjugate_gradients",
     "vcycle",
+    "periodic_solve",
     "abs",
     "where",
     "ones_like",

@@ -395,6 +395,24 @@ def _rows() -> list[Row]:
             bound="none at these τ",
         )
 
+    # --- IMEX: u_t = kappa lap u - c u, diffusion implicit, reaction explicit: τ ≤ 2/c --
+    for spec, c, kappa, solver in (
+        ("reaction_imex_1d.pde", 1.0, 1.0, "fft"),
+        ("reaction_imex_1d.pde", 4.0, 100.0, "fft"),
+        ("reaction_imex_cg_1d.pde", 1.0, 10.0, "cg, 3 iterations"),
+    ):
+        around(
+            f"imex-{solver.split(',')[0]}-c{c}-k{kappa}",
+            CORPUS / spec,
+            2 / c,
+            lambda tau, n, c=c, kappa=kappa: {"tau": tau, "c": c, "kappa": kappa, "steps": n},
+            mode="random",
+            unstable_steps=1500,
+            case="reaction `kappa * lap u - c * u`",
+            scheme=f"imex ({solver})",
+            bound="τ ≤ 2/c, every κ",
+        )
+
     # --- multigrid on a non-difference operator ---------------------------------------
     add(
         id="multigrid-sum-tau10",
