@@ -60,3 +60,31 @@ def test_roofline_counts_the_graph_traffic_of_a_diffusion_step():
     assert 3.9 < large["total"] / small["total"] <= 4  # scalars and shapes do not scale
     (row,) = stream(1, [2], repeats=1)
     assert row["triad_gbs"] > 0
+
+
+def test_certify_benchmark_times_cached_and_recompiled_runs(tmp_path):
+    out = tmp_path / "certify.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.certify_time",
+            "--repeats",
+            "1",
+            "--only",
+            "second_order_cifar10",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row["spec"] == "second_order_cifar10"
+    assert row["cached cpu"] > 0
+    assert row["recompiled cpu"] > 0
+    assert "| second_order_cifar10 |" in result.stdout
