@@ -27,13 +27,28 @@ def export_graph(compiled: Compiled, metadata: bool = True) -> onnx.ModelProto:
 
     with torch_threads(1):
         with certify.folded(compiled):  # enforced kernels exported at their effective value
-            exported = export_bytes(compiled.module, compiled.network)
+            exported = export_bytes(compiled.module, compiled.network, composed_blocks(compiled))
         # K' as a Conv on K's flipped kernel, and the other rewrites: see export/rewrite.optimize
         proto = optimize(onnx.load_from_string(exported))
     if metadata:
         certify.embed(proto, certify.recipe(compiled, proto))
         certify.embed_spec(proto, compiled)
     return proto
+
+
+def composed_blocks(compiled: Compiled) -> dict[int, int]:
+    """The blocks (index -> steps) whose steps are one traced step composed in the ONNX
+    graph: those whose analysed update repeats one step (`export.compose.composable`)
+    and whose generated class holds its step count as `steps`."""
+    from pde2net.export.compose import composable
+
+    chosen = {}
+    for block in compiled.network.blocks:
+        holder = getattr(compiled.module, f"block{block.index}", None)
+        update = compiled.checked.analysis.block(block.index).update
+        if composable(block, update) and getattr(holder, "steps", None) == block.steps:
+            chosen[block.index] = block.steps
+    return chosen
 
 
 def export_compiled(compiled: Compiled) -> tuple[bytes, dict[str, Any]]:

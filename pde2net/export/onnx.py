@@ -71,9 +71,16 @@ def torch_threads(n: int) -> Iterator[None]:
             torch.set_num_threads(before)
 
 
-def export_bytes(module: torch.nn.Module, network: ir.Network) -> bytes:
+def export_bytes(
+    module: torch.nn.Module, network: ir.Network, composed: dict[int, int] | None = None
+) -> bytes:
     """The ONNX model: opset 18, input `input`, output `output`, dynamic batch (and
-    spatial sizes where the layout allows), weights embedded."""
+    spatial sizes where the layout allows), weights embedded. The blocks `composed`
+    (index -> steps) are traced for one step and their steps composed in the graph
+    (`export/compose.py`)."""
+    from pde2net.export.compose import DOMAIN, compose_steps, one_step
+
+    composed = composed or {}
     module.eval()
     example = torch.randn(2, *network.input.shape, generator=torch.Generator().manual_seed(0))
     axes = {0: "batch"}
@@ -83,7 +90,7 @@ def export_bytes(module: torch.nn.Module, network: ir.Network) -> bytes:
     if network.spatial_dynamic:
         out_axes.update({2 + i: f"size{i}" for i in range(len(network.output_shape) - 1)})
     buffer = io.BytesIO()
-    with warnings.catch_warnings(), torch.no_grad():
+    with warnings.catch_warnings(), torch.no_grad(), one_step(module, composed):
         warnings.simplefilter("ignore")
         torch.onnx.export(
             module,
@@ -95,9 +102,10 @@ def export_bytes(module: torch.nn.Module, network: ir.Network) -> bytes:
             opset_version=OPSET,
             do_constant_folding=True,
             keep_initializers_as_inputs=True,  # no value deduplication: see _own_initializers
+            custom_opsets={DOMAIN: 1} if composed else None,
             dynamo=False,
         )
-    model = _own_initializers(onnx.load_from_string(buffer.getvalue()))
+    model = _own_initializers(compose_steps(onnx.load_from_string(buffer.getvalue())))
     model.producer_name = "pde2net"
     model.doc_string = f"{network.name}, compiled by pde2net"
     onnx.checker.check_model(model, full_check=True)
