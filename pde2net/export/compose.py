@@ -12,6 +12,8 @@ fast; compile still verifies it against the torch module, which runs every step.
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -45,24 +47,32 @@ def composable(block: ir.Block, update: up.Update | None) -> bool:
 
 
 class _Mark(torch.autograd.Function):
-    """Identity in torch; in the exported graph a node that marks a block's step."""
+    """Identity in torch; in the exported graph a node that marks a repeated step."""
 
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, kind: str, index: int, steps: int) -> torch.Tensor:
+    def forward(ctx: Any, x: torch.Tensor, kind: str, mark: int, steps: int) -> torch.Tensor:
         return x.clone()
 
     @staticmethod
-    def symbolic(g: Any, x: Any, kind: str, index: int, steps: int) -> Any:
-        marked = g.op(f"{DOMAIN}::{kind}", x, block_i=index, steps_i=steps)
+    def symbolic(g: Any, x: Any, kind: str, mark: int, steps: int) -> Any:
+        marked = g.op(f"{DOMAIN}::{kind}", x, mark_i=mark, steps_i=steps)
         marked.setType(x.type())  # the input's type and shape: shape inference goes on
         return marked
+
+
+SOLVERS = {  # runtime helpers of one state whose iterations repeat one step
+    "jacobi": lambda f, apply, b, v, d, omega: f(apply, b, v, d, omega, 1),
+    "fixed_point": lambda f, apply, b, v: f(apply, b, v, 1),
+}
 
 
 @contextmanager
 def one_step(module: torch.nn.Module, blocks: dict[int, int]) -> Iterator[None]:
     """For the duration (an export), each block `index -> steps` of `module` runs one
-    step between the markers `compose_steps` expands."""
-    saved = []
+    step between the markers `compose_steps` expands, and so does each call of a
+    single-state solver of the generated module (`jacobi`, `fixed_point`)."""
+    saved: list[tuple[Any, str, Any]] = []
+    marks = iter(range(1 << 20, 1 << 30))  # solver calls; blocks are marked by index
     try:
         for index, steps in blocks.items():
             holder = getattr(module, f"block{index}")
@@ -72,53 +82,91 @@ def one_step(module: torch.nn.Module, blocks: dict[int, int]) -> Iterator[None]:
                 u = _Mark.apply(u, "StepIn", _i, _n)
                 return _Mark.apply(_f(u), "StepOut", _i, _n)
 
-            saved.append((holder, holder.steps))
+            saved.append((holder, "steps", holder.steps))
             holder.steps = 1
             holder.forward = marked
+        namespace = vars(sys.modules.get(type(module).__module__, types.ModuleType("-")))
+        for name, once in SOLVERS.items():
+            solver = namespace.get(name)
+            if not callable(solver):
+                continue
+
+            def marked_solver(*args: Any, _f=solver, _once=once) -> torch.Tensor:
+                *given, n = args
+                if n < MIN_STEPS:
+                    return _f(*args)
+                mark = next(marks)
+                apply, b, v, *rest = given
+                v = _Mark.apply(v, "StepIn", mark, n)
+                return _Mark.apply(_once(_f, apply, b, v, *rest), "StepOut", mark, n)
+
+            saved.append((namespace, name, solver))
+            namespace[name] = marked_solver
         yield
     finally:
-        for holder, steps in saved:
-            holder.steps = steps
-            del holder.forward  # the class's own forward again
+        for holder, name, value in reversed(saved):
+            if isinstance(holder, dict):
+                holder[name] = value
+            else:
+                setattr(holder, name, value)
+                del holder.forward  # the class's own forward again
 
 
 def compose_steps(model: onnx.ModelProto) -> onnx.ModelProto:
-    """Expand every marked step into its `steps` copies and drop the markers."""
+    """Expand every marked step into its `steps` copies and drop the markers; nested
+    marks (a solver's iterations inside a block's step) from the inside out."""
     graph = model.graph
-    nodes = list(graph.node)
-    starts = {_attr(n, "block"): n for n in nodes if n.domain == DOMAIN and n.op_type == "StepIn"}
-    ends = {_attr(n, "block"): n for n in nodes if n.domain == DOMAIN and n.op_type == "StepOut"}
-    if not starts:
-        return model
-    rename: dict[str, str] = {}  # marker outputs -> what now holds their value
+    while True:
+        nodes = list(graph.node)
+        starts = {_attr(n, "mark"): n for n in nodes if _is(n, "StepIn")}
+        if not starts:
+            break
+        ends = {_attr(n, "mark"): n for n in nodes if _is(n, "StepOut")}
+        for mark, start in starts.items():
+            body = _body(nodes, start, ends[mark])
+            if not any(n.domain == DOMAIN for n in body):  # innermost
+                nodes = _expand(nodes, start, ends[mark], body)
+                break
+        else:
+            raise ValueError("marked steps that do not nest")
+        del graph.node[:]
+        graph.node.extend(nodes)
+    _drop_domain(model)
+    return model
+
+
+def _is(node: onnx.NodeProto, kind: str) -> bool:
+    return node.domain == DOMAIN and node.op_type == kind
+
+
+def _expand(
+    nodes: list[onnx.NodeProto],
+    start: onnx.NodeProto,
+    end: onnx.NodeProto,
+    body: list[onnx.NodeProto],
+) -> list[onnx.NodeProto]:
+    """The nodes with one marked step expanded: its copies where the end marker was,
+    the last writing the end marker's output; the start marker's readers read its input."""
+    steps, first_in = _attr(end, "steps"), start.output[0]
     out: list[onnx.NodeProto] = []
-    bodies = {index: _body(nodes, starts[index], ends[index]) for index in starts}
     for node in nodes:
-        if node.domain == DOMAIN and node.op_type == "StepIn":
-            rename[node.output[0]] = node.input[0]
+        if node is start:
             continue
-        if node.domain == DOMAIN and node.op_type == "StepOut":
-            index, steps = _attr(node, "block"), _attr(node, "steps")
-            body, first_in = bodies[index], starts[index].output[0]
-            last = node.input[0]
+        if node is end:
+            last = end.input[0]
             for k in range(1, steps):
-                copies = _copy(body, k, first_in, last)
-                last = f"{node.input[0]}/step{k}"
+                suffix = f"/step{_attr(end, 'mark')}.{k}"  # unique when marks nest
+                copies = _copy(body, suffix, first_in, last)
+                last = f"{end.input[0]}{suffix}"
                 if k == steps - 1:  # the last step writes what the marker wrote
                     for c in copies:
-                        c.output[:] = [node.output[0] if o == last else o for o in c.output]
+                        c.output[:] = [end.output[0] if o == last else o for o in c.output]
                 out.extend(copies)
             continue
         out.append(node)
     for node in out:
-        for i, name in enumerate(node.input):
-            while name in rename:
-                name = rename[name]
-            node.input[i] = name
-    del graph.node[:]
-    graph.node.extend(out)
-    _drop_domain(model)
-    return model
+        node.input[:] = [start.input[0] if i == first_in else i for i in node.input]
+    return out
 
 
 def _attr(node: onnx.NodeProto, name: str) -> int:
@@ -149,22 +197,25 @@ def _body(
     return [n for n in nodes if id(n) in after and id(n) in before]
 
 
-def _copy(body: list[onnx.NodeProto], k: int, first_in: str, previous: str) -> list[onnx.NodeProto]:
-    """Copy k of the step, reading `previous` where the step read its input."""
+def _copy(
+    body: list[onnx.NodeProto], suffix: str, first_in: str, previous: str
+) -> list[onnx.NodeProto]:
+    """A copy of the step, its names suffixed, reading `previous` where the step read
+    its input."""
     inner = {o for n in body for o in n.output}
     copies = []
     for n in body:
         c = onnx.NodeProto()
         c.CopyFrom(n)
         if c.name:
-            c.name = f"{n.name}/step{k}"
+            c.name = f"{n.name}{suffix}"
         for i, name in enumerate(n.input):
             if name == first_in:
                 c.input[i] = previous
             elif name in inner:
-                c.input[i] = f"{name}/step{k}"
+                c.input[i] = f"{name}{suffix}"
         for i, name in enumerate(n.output):
-            c.output[i] = f"{name}/step{k}"
+            c.output[i] = f"{name}{suffix}"
         copies.append(c)
     return copies
 

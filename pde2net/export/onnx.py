@@ -102,7 +102,7 @@ def export_bytes(
             opset_version=OPSET,
             do_constant_folding=True,
             keep_initializers_as_inputs=True,  # no value deduplication: see _own_initializers
-            custom_opsets={DOMAIN: 1} if composed else None,
+            custom_opsets={DOMAIN: 1},  # the markers of export/compose.py
             dynamo=False,
         )
     model = _own_initializers(compose_steps(onnx.load_from_string(buffer.getvalue())))

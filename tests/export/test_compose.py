@@ -33,6 +33,20 @@ network shared {
 }
 """
 
+JACOBI = """
+pde heat {
+    state u[2]
+    grid  h = 1
+    stencil D = [[0, 0, 0], [0, -1, 1], [0, 0, 0]] / h
+    dt(u) = -D' D u
+}
+network jacobi {
+    input image(2, 6, 5)
+    heat by implicit(tau = 0.5, solver = SOLVER, iterations = 12, steps = 4)
+    output identity
+}
+"""
+
 
 def _compiled(text: str, overrides: dict[str, str] | None = None):
     return compile_checked(check_text(text, "spec.pde", overrides or {}))
@@ -49,8 +63,11 @@ def _run(model: bytes, x: np.ndarray) -> np.ndarray:
         ((SPECS / "classic" / "heat_1d.pde").read_text(), {"steps": "40"}, {1: 40}),
         ((SPECS / "classic" / "wave_2d.pde").read_text(), {}, None),
         (SHARED, {}, {1: 6}),  # the per-step weights of block 2 are traced
+        (JACOBI.replace("SOLVER", "jacobi"), {}, {1: 4}),  # 12 iterations in each of 4 steps
+        (JACOBI.replace("SOLVER", "fixed_point"), {}, {1: 4}),
+        (JACOBI.replace("SOLVER", "cg"), {}, {1: 4}),  # CG's iterations are traced
     ],
-    ids=["heat_1d", "wave_2d", "shared"],
+    ids=["heat_1d", "wave_2d", "shared", "jacobi", "fixed_point", "cg"],
 )
 def test_composed_steps_give_the_traced_graph(text, overrides, composed):
     compiled = _compiled(text, overrides)
