@@ -185,13 +185,21 @@ class NormDecl:
 
 @dataclass
 class Param:
-    """A scalar parameter of the model; learned ones become nn.Parameters."""
+    """A parameter of the model; learned ones become nn.Parameters. `channels` is None
+    for a scalar, else the count of a per-channel parameter (`param kappa[c]`): one value
+    per channel of the state it scales, broadcast over space."""
 
     name: str
     value: float
     learn: bool
     positive: bool
     loc: Loc
+    channels: int | None = None
+
+    @property
+    def size(self) -> int:
+        """How many numbers the parameter holds: 1, or one per channel."""
+        return 1 if self.channels is None else self.channels
 
 
 def derivative(order: int) -> str:
@@ -439,7 +447,7 @@ class Block:
     def parameters(self) -> int:
         per_step = sum(w.parameters for w in self.pde.weights.values())
         per_step += sum(n.parameters for n in self.pde.norms.values())
-        learned = sum(1 for p in self.pde.params.values() if p.learn)
+        learned = sum(p.size for p in self.pde.params.values() if p.learn)
         return per_step * self.copies + learned
 
 
