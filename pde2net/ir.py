@@ -398,6 +398,7 @@ class SchemeCall:
     loc: Loc
     given: tuple[str, ...] = ()  # the arguments the spec wrote (the rest are defaults)
     exact: dict[str, sympy.Expr] = field(default_factory=dict)  # numeric args, exact
+    locs: dict[str, Loc] = field(default_factory=dict)  # where each written argument is
 
     def number(self, name: str) -> sympy.Expr:
         """A numeric argument as an exact SymPy number: spec numbers and `--set` values
@@ -510,6 +511,8 @@ class Network:
 
 
 def _fmt(value: object) -> str:
+    if isinstance(value, tuple):  # a list argument, e.g. a Butcher tableau
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():

@@ -770,7 +770,12 @@ class Lowering:
             if isinstance(v, sympy.Basic) and not isinstance(v, sympy.logic.boolalg.Boolean)
         }
         call_ir = ir.SchemeCall(
-            scheme_name, values, loc_of(scheme_call, self.file), tuple(bound.nodes), exact
+            scheme_name,
+            values,
+            loc_of(scheme_call, self.file),
+            tuple(bound.nodes),
+            exact,
+            {k: loc_of(n, self.file) for k, n in bound.nodes.items()},
         )
         block = ir.Block(
             pde,

@@ -286,6 +286,15 @@ def _rows() -> list[Row]:
             scheme=method,
             bound=f"τ ≤ β h²/4, β = {beta:.4f}",
         )
+    around(  # the general rk(a, b) with Heun's third-order tableau: R is ssprk3's
+        "heat1d-rk-tableau",
+        CORPUS / "heat_rk_tableau_1d.pde",
+        2.5127453266183286 / 4,
+        lambda tau, n: {"tau": tau, "h": 1.0, "steps": n},
+        case="heat 1D `dt(u) = lap u`",
+        scheme="rk(a, b), Heun's 3rd-order tableau",
+        bound="τ ≤ β h²/4, β = 2.5127",
+    )
     around(
         "wavesystem-rk4-1d",
         CORPUS / "wave_system_rk4_1d.pde",
