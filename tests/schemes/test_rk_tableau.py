@@ -17,6 +17,7 @@ import pde2net
 from pde2net.analysis.butcher import Tableau
 from pde2net.export.onnx import export_bytes
 from pde2net.lang.errors import SpecError
+from tests.schemes.test_rk import numpy_rk
 
 HEAT = """
 const tau = 0.4
@@ -42,18 +43,7 @@ def _call(a, b) -> str:
 
 def _numpy_rk(u: np.ndarray, a, b, tau: float, steps: int) -> np.ndarray:
     """The tableau on du/dt = u_xx, 3-point Laplacian, periodic, in float64."""
-    a = [[float(x) for x in row] for row in a]
-    b = [float(x) for x in b]
-
-    def f(v):
-        return np.roll(v, 1, -1) - 2 * v + np.roll(v, -1, -1)
-
-    for _ in range(steps):
-        ks = []
-        for i in range(len(b)):
-            ks.append(f(u + tau * sum(a[i][j] * ks[j] for j in range(i))))
-        u = u + tau * sum(bi * k for bi, k in zip(b, ks, strict=True))
-    return u
+    return numpy_rk(u, a, b, lambda v: np.roll(v, 1, -1) - 2 * v + np.roll(v, -1, -1), tau, steps)
 
 
 def test_heun_tableau_matches_heun_in_verdicts_and_outputs():
