@@ -170,13 +170,21 @@ class NormDecl:
 
 @dataclass
 class Param:
-    """A scalar parameter of the model; learned ones become nn.Parameters."""
+    """A parameter of the model; learned ones become nn.Parameters. `channels` is None
+    for a scalar, else the count of a per-channel parameter (`param kappa[c]`): one value
+    per channel of the state it scales, broadcast over space."""
 
     name: str
     value: float
     learn: bool
     positive: bool
     loc: Loc
+    channels: int | None = None
+
+    @property
+    def size(self) -> int:
+        """How many numbers the parameter holds: 1, or one per channel."""
+        return 1 if self.channels is None else self.channels
 
 
 def derivative(order: int) -> str:
@@ -384,6 +392,7 @@ class SchemeCall:
     loc: Loc
     given: tuple[str, ...] = ()  # the arguments the spec wrote (the rest are defaults)
     exact: dict[str, sympy.Expr] = field(default_factory=dict)  # numeric args, exact
+    locs: dict[str, Loc] = field(default_factory=dict)  # where each written argument is
 
     def number(self, name: str) -> sympy.Expr:
         """A numeric argument as an exact SymPy number: spec numbers and `--set` values
@@ -433,7 +442,7 @@ class Block:
     def parameters(self) -> int:
         per_step = sum(w.parameters for w in self.pde.weights.values())
         per_step += sum(n.parameters for n in self.pde.norms.values())
-        learned = sum(1 for p in self.pde.params.values() if p.learn)
+        learned = sum(p.size for p in self.pde.params.values() if p.learn)
         return per_step * self.copies + learned
 
 
@@ -496,6 +505,8 @@ class Network:
 
 
 def _fmt(value: object) -> str:
+    if isinstance(value, tuple):  # a list argument, e.g. a Butcher tableau
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():

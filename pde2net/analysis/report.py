@@ -97,6 +97,21 @@ class NormCondition:
 
 
 @dataclass(frozen=True)
+class ParamBound:
+    """What a block's stability requires of a learned positive param: 0 < p ≤ bound (on
+    every channel of a per-channel param). `bound` is a float32 number at or below the
+    exact bound (strictly below a strict one), so the generated clamp keeps the exact
+    condition; `text` is the exact bound it was rounded from."""
+
+    param: str
+    bound: float
+    text: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"param": self.param, "bound": _json_float(self.bound), "text": self.text}
+
+
+@dataclass(frozen=True)
 class StepBound:
     """A step-size condition derived for this block: τ ≤ bound (τ < bound when strict)."""
 
@@ -133,6 +148,7 @@ class Check:
     values: dict[str, Number] = field(default_factory=dict)
     requires: NormCondition | None = None
     step: StepBound | None = None
+    param: ParamBound | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -141,6 +157,7 @@ class Check:
             "values": {k: _value_dict(v) for k, v in self.values.items()},
             "requires": self.requires.to_dict() if self.requires else None,
             "step": self.step.to_dict() if self.step else None,
+            **({"param": self.param.to_dict()} if self.param else {}),
         }
 
 
@@ -190,6 +207,14 @@ class BlockReport:
         for cond in self.norm_conditions("enforced"):
             for weight in cond.weights:
                 bounds[weight] = min(bounds.get(weight, math.inf), cond.each)
+        return bounds
+
+    def enforced_params(self) -> dict[str, float]:
+        """Per learned param, the tightest upper bound that enforcement clamps it to."""
+        bounds: dict[str, float] = {}
+        for c in self.checks:
+            if c.param is not None and c.status == "enforced":
+                bounds[c.param.param] = min(bounds.get(c.param.param, math.inf), c.param.bound)
         return bounds
 
     def to_dict(self) -> dict[str, object]:

@@ -70,6 +70,7 @@ class BlockWriter:
         self.update = report.update  # derived by the analysis, printed here
         self.reversible = reversible and self.update.reversible is not None
         self.enforced = report.enforced_bounds()
+        self.clamped = report.enforced_params()
         pde, upd = self.pde, self.update
         attrs = Namer(KEYWORDS | module_attributes() - {"forward"})
         locs = globals_.child()
@@ -93,7 +94,9 @@ class BlockWriter:
         self.bias_attr = {w: attrs.name(f"{a}_bias") for w, a in self.weight_attr.items()}
         self.bound_attr = {w: attrs.name(f"{self.weight_attr[w]}_bound") for w in self.enforced}
         self.raw_attr = {
-            p: attrs.name(f"{a}_raw") for p, a in self.param_attr.items() if pde.params[p].positive
+            p: attrs.name(f"{a}_raw")
+            for p, a in self.param_attr.items()
+            if pde.params[p].positive or pde.params[p].channels is not None
         }
         many = len(pde.equations) > 1
         self.rhs = {eq.state: attrs.name(f"f_{eq.state}" if many else "f") for eq in pde.equations}
@@ -106,6 +109,8 @@ class BlockWriter:
         self.number_attr = {n: attrs.name(n) for n in upd.numbers if n in used}
         self.number_local = {n: locs.name(n) for n in self.number_attr}
         self.bound_local = {w: locs.name(f"{self.weight_attr[w]}_bound") for w in self.enforced}
+        self.clamp_attr = {p: attrs.name(f"{self.param_attr[p]}_max") for p in self.clamped}
+        self.clamp_local = {p: locs.name(f"{self.param_attr[p]}_max") for p in self.clamped}
         self.buffer_attr = {b: attrs.name(b) for b in upd.buffers}
         self.sizes_attr = attrs.name("sizes") if len(pde.states) > 1 else ""
         self.x = locs.name("x") if self.sizes_attr else next(iter(self.states.values()))
@@ -156,6 +161,7 @@ class BlockWriter:
             if n in self.number_attr
         ]
         params += [(self.bound_local[w], "float") for w in self.bound_local]
+        params += [(self.clamp_local[p], "float") for p in self.clamp_local]
         methods.insert(0, _method("__init__", params, "None", init))
         arguments = {self.arg_local[a]: constant(_value(v)) for a, v in self.pde.args.items()}
         arguments = {k: v for k, v in arguments.items() if any(k == p for p, _ in params)}
@@ -167,6 +173,7 @@ class BlockWriter:
             }
         )
         arguments.update({self.bound_local[w]: constant(b) for w, b in self.enforced.items()})
+        arguments.update({self.clamp_local[p]: constant(b) for p, b in self.clamped.items()})
         key = ast.unparse(ast.Module(methods, []))
         return BlockCode(key, methods, arguments, self.weight_attr, self.bound_attr, self.helpers)
 
@@ -225,11 +232,19 @@ class BlockWriter:
             out.append(
                 _stmt(f"self.register_buffer({attr!r}, torch.tensor({tensor}).view{shape!r})")
             )
+        for p, attr in self.clamp_attr.items():
+            out.append(_stmt(f"self.{attr} = {self.clamp_local[p]}"))
         for p, decl in pde.params.items():
-            if decl.positive:
-                raw = math.log(math.expm1(decl.value)) if decl.value < 20 else decl.value
-                value = ast.unparse(constant(raw))
-                out.append(_stmt(f"self.{self.raw_attr[p]} = nn.Parameter(torch.tensor({value}))"))
+            if p in self.raw_attr:
+                raw = decl.value
+                if decl.positive and decl.value < 20:
+                    raw = math.log(math.expm1(decl.value))
+                value = ast.unparse(constant(float(raw)))
+                if decl.channels is not None:
+                    make = f"torch.full(({ast.unparse(self.size(decl.channels))},), {value})"
+                else:
+                    make = f"torch.tensor({value})"
+                out.append(_stmt(f"self.{self.raw_attr[p]} = nn.Parameter({make})"))
             else:
                 value = ast.unparse(constant(float(decl.value)))
                 out.append(
@@ -241,13 +256,18 @@ class BlockWriter:
     def _properties(self) -> list[ast.stmt]:
         out = []
         for p, raw in self.raw_attr.items():
-            method = _method(
-                self.param_attr[p],
-                [],
-                TENSOR,
-                [_stmt(f"return F.softplus(self.{raw})")],
-                f"{p} > 0, kept positive by a softplus.",
-            )
+            decl = self.pde.params[p]
+            value, doc = f"self.{raw}", f"{p}"
+            if decl.positive:
+                value, doc = f"F.softplus({value})", f"{p} > 0, kept positive by a softplus"
+            if p in self.clamp_attr:
+                value = f"torch.clamp({value}, max=self.{self.clamp_attr[p]})"
+                doc += " and clamped to its stability bound"
+            if decl.channels is not None:
+                ones = ", 1" * (self.pde.dims or 2)
+                value = f"{value}.view(1, -1{ones})"
+                doc += ", one value per channel, broadcast over space"
+            method = _method(self.param_attr[p], [], TENSOR, [_stmt(f"return {value}")], doc + ".")
             method.decorator_list = [name("property")]
             out.append(method)
         return out

@@ -12,7 +12,9 @@ from lark import Tree
 from pde2net.lang.errors import did_you_mean
 from pde2net.lang.expressions import Evaluator, Node, real_number
 
-Kind = Literal["posint", "count", "number", "positive", "bool", "kernel", "map", "choice"]
+Kind = Literal[
+    "posint", "count", "number", "positive", "bool", "kernel", "map", "choice", "vector", "matrix"
+]
 REQUIRED = object()
 MAX_INT = 10**12
 # Step sizes, epsilons and other positive reals: well inside float32's normal range.
@@ -29,6 +31,7 @@ class ArgSpec:
     choices: tuple[str, ...] = ()
     help: str = ""
     aliases: tuple[str, ...] = ()  # other accepted keyword names (tau for h)
+    longest: int = 16  # the most entries a vector, or rows (and columns) a matrix, holds
 
 
 @dataclass
@@ -120,6 +123,10 @@ def _value(spec: ArgSpec, node: Node, ev: Evaluator, what: str) -> object:
         return (c_in, c_out)
     if shape == "map_arg":
         raise ev.error(f"{what}: '{spec.name}' is not a channel map 'in -> out'", node)
+    if spec.kind in ("vector", "matrix"):
+        return _numbers(spec, node, ev, what, depth=1 if spec.kind == "vector" else 2)
+    if shape == "list":
+        raise ev.error(f"{what}: '{spec.name}' is a number, not a list", node)
     if spec.kind == "bool":
         if shape == "name" and str(node.children[0]) in ("true", "false"):
             return str(node.children[0]) == "true"
@@ -145,6 +152,26 @@ def _value(spec: ArgSpec, node: Node, ev: Evaluator, what: str) -> object:
             node,
         )
     return value
+
+
+def _numbers(
+    spec: ArgSpec, node: Node, ev: Evaluator, what: str, depth: int, row: bool = False
+) -> tuple:
+    """A list (depth 1: `[1/2, 1/2]`) or a list of lists (depth 2: `[[0, 0], [1, 0]]`) of
+    exact numbers, each entry evaluated as a scalar expression (never eval'd text)."""
+    example = "[1/2, 1/2]" if depth == 1 else "[[0, 0], [1, 0]]"
+    shape = node.data if isinstance(node, Tree) else "token"
+    if shape != "list":
+        whose = f"each row of '{spec.name}'" if row else f"'{spec.name}'"
+        raise ev.error(f"{what}: {whose} must be a list like {example}", node)
+    items = node.children
+    if len(items) > spec.longest:
+        raise ev.error(
+            f"{what}: '{spec.name}' has {len(items)} entries; at most {spec.longest}", node
+        )
+    if depth == 1:
+        return tuple(_real(item, ev, what, spec.name) for item in items)
+    return tuple(_numbers(spec, item, ev, what, 1, row=True) for item in items)
 
 
 def _real(node: Node, ev: Evaluator, what: str, name: str) -> sympy.Expr:

@@ -229,6 +229,15 @@ class Lowering:
                 self._function(stmt, scope)
             else:
                 equations.append(self._equation(stmt, scope, inner, equations))
+        for fn in inner.functions.values():
+            for p in scope.params.values():
+                if p.channels is not None and any(str(s) == p.name for s in fn.expr.free_symbols):
+                    raise SpecError(
+                        f"function '{fn.name}' uses the per-channel param '{p.name}': a "
+                        "pointwise function takes scalar params only",
+                        fn.loc or p.loc,
+                        [f"{p.loc}: the param is declared here"],
+                    )
         loc = loc_of(call, self.file)
         if not scope.states:
             raise SpecError(
@@ -299,7 +308,7 @@ class Lowering:
                 loc,  # type: ignore[arg-type]
             )
         elif kind == "param":
-            refuse(size, "size")
+            channels = None if size is None else self._channels(name, size.children[0], ev)
             if init is None:
                 raise self.error(f"param '{name}' needs a value, e.g. {name} = 0.5", stmt)
             value = real_number(ev.scalar(init.children[0]))
@@ -315,9 +324,9 @@ class Lowering:
             if "positive" in flags and not value > 0:
                 raise self.error(f"param '{name}' is declared positive but is {value}", init)
             scope.params[name] = ir.Param(
-                name, float(value), "learn" in flags, "positive" in flags, loc
+                name, float(value), "learn" in flags, "positive" in flags, loc, channels
             )
-            if "learn" not in flags:
+            if "learn" not in flags:  # a constant: the same number on every channel
                 scope.params.pop(name)
                 scope.values[name] = value
         elif kind == "grid":
@@ -522,8 +531,35 @@ class Lowering:
                 f"{state.channels}",
                 rhs,
             )
+        self._per_channel_use(expr, scope, state, rhs)
         order = 2 if str(deriv) == "dtt" else 1
         return ir.Equation(order, name, expr, loc_of(stmt, self.file), source_text(rhs))
+
+    def _per_channel_use(self, expr: sympy.Expr, scope: Scope, state: ir.State, rhs) -> None:
+        """A per-channel param scales whole terms of an equation of a state with as many
+        channels: inside an operator (K u, relu(…), a stencil) it would meet a field of
+        another channel count, and the analysis treats it as a diagonal coefficient."""
+        own = {p.name: p for p in scope.params.values() if p.channels is not None}
+        used = [own[str(s)] for s in expr.free_symbols if str(s) in own]
+        for param in sorted(used, key=lambda p: p.name):
+            if param.channels != state.channels:
+                raise self.error(
+                    f"param '{param.name}[{param.channels}]' has {param.channels} channels "
+                    f"but state '{state.name}' has {state.channels}",
+                    rhs,
+                    (f"{param.loc}: the param is declared here",),
+                )
+            for node in sympy.preorder_traversal(expr):
+                if isinstance(node, sympy.Function) and any(
+                    str(s) == param.name for s in node.free_symbols
+                ):
+                    raise self.error(
+                        f"the per-channel param '{param.name}' can only scale terms of the "
+                        f"right-hand side (e.g. {param.name} * lap {state.name}), not appear "
+                        "inside an operator or a function",
+                        rhs,
+                        (f"{param.loc}: the param is declared here",),
+                    )
 
     # -- networks ------------------------------------------------------------------------
     def _network(self, tree: Tree) -> ir.Network:
@@ -773,7 +809,12 @@ class Lowering:
             if isinstance(v, sympy.Basic) and not isinstance(v, sympy.logic.boolalg.Boolean)
         }
         call_ir = ir.SchemeCall(
-            scheme_name, values, loc_of(scheme_call, self.file), tuple(bound.nodes), exact
+            scheme_name,
+            values,
+            loc_of(scheme_call, self.file),
+            tuple(bound.nodes),
+            exact,
+            {k: loc_of(n, self.file) for k, n in bound.nodes.items()},
         )
         block = ir.Block(
             pde,

@@ -8,14 +8,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
+import numpy
 import sympy
 
 from pde2net.analysis import amplification as amp
 from pde2net.analysis.forms import SymmetricLayer
 from pde2net.analysis.functions import flux_ratio, number, param_reason, shown
-from pde2net.analysis.report import Check, NormCondition, Number, StepBound
+from pde2net.analysis.report import Check, NormCondition, Number, ParamBound, StepBound
 from pde2net.analysis.vonneumann import operator_norm_squared
 from pde2net.ir import Block, Equation, derivative
 from pde2net.schemes.common import num
@@ -147,6 +149,7 @@ def linear_check(
             )
             margin = float(bound.value / tau)
     status: str
+    param_bound, prefix = None, ""
     if decision.stable is None:
         status = "unverified"
         reason = f"The exact von Neumann analysis could not decide: {decision.reason}.{lin}"
@@ -158,10 +161,29 @@ def linear_check(
             f"every amplification matrix is power-bounded at {tau_name} = {num(tau)}.{growth}"
         )
         if system.learned:
+            per_channel = [p for p in system.learned if block.pde.params[p].channels]
             reason += (
                 f" It uses the initial value of the learned {', '.join(system.learned)}, "
                 "which training changes."
             )
+            if per_channel:
+                reason += (
+                    f" {', '.join(per_channel)} holds one value per channel; the channels "
+                    "are decoupled, so the condition is on the largest."
+                )
+            if block.scheme.args.get("enforce"):
+                param_bound, why = learned_param_bound(block, system, step, tau)
+                if param_bound is not None:
+                    status = "enforced"
+                    p = param_bound.param
+                    each = " on every channel" if block.pde.params[p].channels else ""
+                    reason += (
+                        f" The generated module clamps {p}{each} into "
+                        f"(0, {param_bound.bound!r}]: {why}"
+                    )
+                    prefix = f"{p} ≤ {param_bound.bound!r}{each} (clamped); "
+                else:
+                    reason += f" enforce = true cannot keep it: {why}"
         reason += lin
         condition = bound_text or f"power-bounded at {tau_name} = {num(tau)}"
     else:
@@ -182,6 +204,8 @@ def linear_check(
             margin = None
             condition = f"{'power-bounded' if decision.stable else 'not power-bounded'} at "
             condition += f"{tau_name} = {num(tau)}"
+    if param_bound is not None:
+        condition, margin = prefix + condition, 1.0
     return Check(
         name=name,
         formula=formula_text,
@@ -192,7 +216,98 @@ def linear_check(
         margin=margin,
         values=values,
         step=step_bound,
+        param=param_bound,
     )
+
+
+def learned_param_bound(
+    block: Block,
+    system: amp.LinearSystem,
+    step: Callable[[sympy.Matrix], sympy.Matrix],
+    tau: sympy.Expr,
+) -> tuple[ParamBound | None, str]:
+    """The clamp 0 < κ ≤ κ* that keeps a learned positive κ stable, with why it is sound.
+
+    Sound when every right-hand side is κ times a κ-free linear stencil expression, the
+    state is scalar per channel with a real symbol whose range is [lo, 0] (lo < 0) and
+    no growth allowance: then G = g(κ ŝ(θ)) for one function g, and κ is stable iff g is
+    power-bounded on [κ lo, 0], a set of κ that shrinks as κ grows. So one exact
+    decision at κ* (a float32 number, rounded down from the closed-form bound) proves
+    every κ in (0, κ*]. Per channel the system is the same with κ_c, so the clamp of
+    each channel proves the block. Otherwise (None, the reason)."""
+    if len(system.learned) != 1:
+        return None, f"it depends on {len(system.learned)} learned params"
+    name = system.learned[0]
+    param = block.pde.params[name]
+    if not param.positive:
+        return None, f"{name} is not declared positive"
+    k = next((s for s in _symbols(block) if str(s) == name), None)
+    eqs = [eq for eq in block.pde.equations if eq.state in system.states]
+    for eq in eqs:
+        for term in sympy.Add.make_args(sympy.expand(eq.rhs)):
+            if k is None or term.as_independent(k)[1] != k:
+                return None, f"the right-hand side {eq.text} is not {name} times a {name}-free term"
+    span = amp.scalar_range(system) if system.n == 1 else None
+    if span is None or span[1] != 0 or not span[0] < 0:
+        return None, "the symbol's range is not an interval [lo, 0] with lo < 0"
+    if amp.growth_allowance(system) != 0:
+        return None, "the zeroth-order terms grow"
+    value = amp.exact(param.value)
+    target = _largest_stable_multiple(system, step, tau)
+    if target is None or target[0] == sympy.oo:
+        return None, "no finite exact bound on the step along the real axis"
+    scale, strict = target
+    top = value * scale
+    clamp = _float32_at_most(top, strict)
+    if not clamp > 0:
+        return None, f"the bound on {name} is {top}"
+    factor = sympy.Rational(clamp) / value
+    scaled = dataclasses.replace(
+        system, reaction=system.reaction * factor, stencil=system.stencil * factor
+    )
+    decision = amp.decide(scaled, step, tau)
+    if decision.stable is not True:
+        return None, f"the exact decision at {name} = {clamp!r} says {decision.reason}"
+    return (
+        ParamBound(name, clamp, sympy.sstr(top)),
+        f"decided exactly at {name} = {clamp!r} (≤ {formula(top)}), and the stable "
+        f"{name} form an interval from 0 because the symbol's range is [lo, 0].",
+    )
+
+
+def _symbols(block: Block) -> set[sympy.Symbol]:
+    out: set[sympy.Symbol] = set()
+    for eq in block.pde.equations:
+        out |= eq.rhs.free_symbols
+    return out
+
+
+def _largest_stable_multiple(
+    system: amp.LinearSystem, step: Callable[[sympy.Matrix], sympy.Matrix], tau: sympy.Expr
+) -> tuple[sympy.Expr, bool] | None:
+    """A candidate for the largest s with G(s A) power-bounded: x₀ / lo for x₀ the root of
+    g² − 1 nearest below 0, g(x) = step([[x]]) the scalar amplification (None when g is
+    not a rational function of x). Only a candidate: the caller decides it exactly."""
+    x = sympy.Symbol("x", real=True)
+    g = sympy.cancel(step(sympy.Matrix([[x]]))[0, 0])
+    if g.free_symbols - {x}:
+        return None
+    lo = amp.scalar_range(system)[0]
+    p = sympy.Poly(sympy.fraction(sympy.cancel(g**2 - 1))[0], x)
+    roots = sorted((r for r in sympy.real_roots(p) if r < 0), key=lambda r: -r)
+    if not roots:
+        return sympy.oo, False
+    return roots[0] / lo, False
+
+
+def _float32_at_most(value: sympy.Expr, strict: bool) -> float:
+    """The largest float32 number ≤ value (< value when strict)."""
+    if value == sympy.oo:
+        return float(numpy.finfo(numpy.float32).max)
+    f = numpy.float32(float(value))
+    while sympy.Rational(float(f)) > value or (strict and sympy.Rational(float(f)) == value):
+        f = numpy.nextafter(f, numpy.float32(0))
+    return float(f)
 
 
 def _system_text(system: amp.LinearSystem) -> str:

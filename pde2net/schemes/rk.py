@@ -1,4 +1,5 @@
-"""Explicit Runge–Kutta steps: `by rk4(…)`, `heun`, `midpoint`, `ssprk3`.
+"""Explicit Runge–Kutta steps: `by rk4(…)`, `heun`, `midpoint`, `ssprk3`, and any explicit
+tableau, `by rk(a = [[0, 0], [1, 0]], b = [1/2, 1/2], tau = …, steps = …)`.
 
 One step of an s-stage method, for every state at once:
     k_i = f(u + τ Σ_{j<i} a_ij k_j),    u ← u + τ Σ_i b_i k_i.
@@ -26,6 +27,8 @@ from pde2net.analysis import amplification as amp
 from pde2net.analysis.butcher import NAMED, Tableau
 from pde2net.analysis.report import Check, Number
 from pde2net.ir import Block
+from pde2net.lang.args import ArgSpec
+from pde2net.lang.errors import SpecError
 from pde2net.schemes import register
 from pde2net.schemes import update as up
 from pde2net.schemes.base import ENFORCE, SHARED, H, Scheme, step_index, steps_arg, value
@@ -48,8 +51,12 @@ class RungeKutta(Scheme):
     order = 1
     arguments = (H, steps_arg(), SHARED, ENFORCE)
 
+    def tableau_of(self, block: Block) -> Tableau:
+        """The method's tableau (a named method's own; `rk`'s from its arguments)."""
+        return self.tableau
+
     def checks(self, block: Block) -> list[Check]:
-        t = self.tableau
+        t = self.tableau_of(block)
         tau = step_size(block)
         system = amp.linear_system(block.pde)
         if system is not None:
@@ -59,7 +66,7 @@ class RungeKutta(Scheme):
         return self._no_theorem(block, tau)
 
     def _von_neumann(self, block: Block, system: amp.LinearSystem, tau: sympy.Expr) -> Check:
-        t = self.tableau
+        t = self.tableau_of(block)
         try:
             bound = amp.extent_bound(system, t.real_extent)
         except amp.Undecided:
@@ -74,7 +81,7 @@ class RungeKutta(Scheme):
         return Euler().checks(stepped_by_euler(block, h, steps=block.steps))
 
     def _ssp(self, block: Block, tau: sympy.Expr) -> list[Check]:
-        t = self.tableau
+        t = self.tableau_of(block)
         h = tau / t.ssp
         why = (
             f"{self.title} is strong-stability preserving with coefficient C = {num(t.ssp)} "
@@ -104,7 +111,7 @@ class RungeKutta(Scheme):
         return self._map_steps(block, h, carried)
 
     def _no_theorem(self, block: Block, tau: sympy.Expr) -> list[Check]:
-        t = self.tableau
+        t = self.tableau_of(block)
         linear = (
             f"On a linear right-hand side with real eigenvalues in [−ρ, 0] it is stable "
             f"exactly when τ ρ ≤ β = {sympy.sstr(t.real_extent)} ≈ {float(t.real_extent):.6g}"
@@ -135,7 +142,7 @@ class RungeKutta(Scheme):
 
     def update(self, block: Block) -> up.Update:
         """Stages k_i = f(u + τ Σ a_ij k_j), then u ← u + τ Σ b_i k_i, `steps` times."""
-        t = self.tableau
+        t = self.tableau_of(block)
         j = up.Local("j")
         h = up.Number("h")
         index = step_index(block, j)
@@ -183,3 +190,58 @@ RK4 = _method("rk4", "classical Runge–Kutta (RK4)")
 Heun = _method("heun", "Heun's method (SSPRK2)")
 Midpoint = _method("midpoint", "the explicit midpoint method")
 SSPRK3 = _method("ssprk3", "the SSP Runge–Kutta method of order 3 (Shu–Osher)")
+
+
+MAX_STAGES = 8  # exact SSP coefficients and extents stay fast; named methods have ≤ 4
+
+
+@register
+class GeneralRungeKutta(RungeKutta):
+    """`rk(a = […], b = […])`: any explicit tableau, analysed exactly like the named ones
+    (`rk(a = [[0, 0], [1, 0]], b = [1/2, 1/2])` is Heun's method, verdicts and outputs)."""
+
+    name = "rk"
+    title = "the explicit Runge–Kutta method"
+    arguments = (
+        ArgSpec("a", "matrix", help="the Butcher matrix, e.g. [[0, 0], [1, 0]]", longest=8),
+        ArgSpec("b", "vector", help="the weights, e.g. [1/2, 1/2]", longest=8),
+        H,
+        steps_arg(),
+        SHARED,
+        ENFORCE,
+    )
+
+    def tableau_of(self, block: Block) -> Tableau:
+        a, b = block.scheme.args["a"], block.scheme.args["b"]
+        return Tableau.of("rk", a, b)
+
+    def validate(self, block: Block) -> None:
+        super().validate(block)
+        args, locs = block.scheme.args, block.scheme.locs
+        a, b = args["a"], args["b"]
+        where_a, where_b = locs.get("a", block.scheme.loc), locs.get("b", block.scheme.loc)
+        s = len(b)
+        if not 1 <= s <= MAX_STAGES:
+            raise SpecError(
+                f"rk: b has {s} weights; a method has 1 to {MAX_STAGES} stages", where_b
+            )
+        if len(a) != s or any(len(row) != s for row in a):
+            shape = " × ".join(str(n) for n in (len(a), *sorted({len(r) for r in a})[:1]))
+            raise SpecError(
+                f"rk: a must be {s} × {s} (b has {s} weights), but it is {shape}", where_a
+            )
+        for i in range(s):
+            for j in range(i, s):
+                if a[i][j] != 0:
+                    raise SpecError(
+                        f"rk: a[{i + 1}][{j + 1}] = {a[i][j]} is on or above the diagonal; "
+                        "only explicit methods (a strictly lower triangular) are supported",
+                        where_a,
+                    )
+        total = sum(b, sympy.Integer(0))
+        if total != 1:
+            raise SpecError(
+                f"rk: the weights b sum to {total}, not 1: the method is not consistent "
+                "(R(z) = 1 + (Σ b) z + …, so it does not approximate dt(u) = f(u))",
+                where_b,
+            )

@@ -149,6 +149,28 @@ def _rows() -> list[Row]:
             bound="τ ≤ h²/(2κ)",
         )
 
+    # a learned per-channel kappa: the analysis uses the initial value (the same on every
+    # channel), so the stable side is conditional on training, the unstable side violated
+    for kappa, h in ((2.0, 1.0), (0.5, 0.5)):
+        bound = h**2 / (2 * kappa)
+        common = dict(
+            spec=CORPUS / "heat_kappa_channels_1d.pde",
+            case="heat 1D `dt(u) = kappa * lap u`, `param kappa[c]` learned",
+            scheme="euler",
+            bound="τ ≤ h²/(2 max κ_c)",
+        )
+        for factor, verdicts, behaviour, n in (
+            (0.99, frozenset({"conditional"}), "nonexpansive", 300),
+            (1.01, UNSTABLE, "grows", 500),
+        ):
+            add(
+                id=f"heatkappa-channels-k{kappa}-h{h}-{factor}x",
+                set={"tau": factor * bound, "h": h, "kappa0": kappa, "steps": n},
+                verdicts=verdicts,
+                behaviour=behaviour,
+                **common,
+            )
+
     # --- wave, leapfrog (strict: at the bound a double root at -1) ---------------------
     for h in (1.0, 0.5):
         around(
@@ -267,6 +289,15 @@ def _rows() -> list[Row]:
             scheme=method,
             bound=f"τ ≤ β h²/4, β = {beta:.4f}",
         )
+    around(  # the general rk(a, b) with Heun's third-order tableau: R is ssprk3's
+        "heat1d-rk-tableau",
+        CORPUS / "heat_rk_tableau_1d.pde",
+        2.5127453266183286 / 4,
+        lambda tau, n: {"tau": tau, "h": 1.0, "steps": n},
+        case="heat 1D `dt(u) = lap u`",
+        scheme="rk(a, b), Heun's 3rd-order tableau",
+        bound="τ ≤ β h²/4, β = 2.5127",
+    )
     around(
         "wavesystem-rk4-1d",
         CORPUS / "wave_system_rk4_1d.pde",

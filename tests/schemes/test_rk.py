@@ -60,22 +60,26 @@ def _verdict(text: str, **overrides) -> str:
     return pde2net.check_text(text, "rk.pde", overrides).report["verdict"]
 
 
-def _numpy_rk(u: np.ndarray, name: str, tau: float, steps: int) -> np.ndarray:
-    """RK on du/dt = u_xx with the 3-point Laplacian and replicated edges (Neumann)."""
-    t = NAMED[name]
-    a = [[float(x) for x in row] for row in t.a]
-    b = [float(x) for x in t.b]
-
-    def f(u):
-        p = np.concatenate([u[..., :1], u, u[..., -1:]], axis=-1)
-        return p[..., :-2] - 2 * p[..., 1:-1] + p[..., 2:]
-
+def numpy_rk(u: np.ndarray, a, b, f, tau: float, steps: int) -> np.ndarray:
+    """`steps` steps of the explicit tableau (a, b) on du/dt = f(u), in float64."""
+    a = [[float(x) for x in row] for row in a]
+    b = [float(x) for x in b]
     for _ in range(steps):
         ks = []
         for i in range(len(b)):
             ks.append(f(u + tau * sum(a[i][j] * ks[j] for j in range(i))))
         u = u + tau * sum(bi * k for bi, k in zip(b, ks, strict=True))
     return u
+
+
+def _numpy_rk(u: np.ndarray, name: str, tau: float, steps: int) -> np.ndarray:
+    """RK on du/dt = u_xx with the 3-point Laplacian and replicated edges (Neumann)."""
+
+    def f(u):
+        p = np.concatenate([u[..., :1], u, u[..., -1:]], axis=-1)
+        return p[..., :-2] - 2 * p[..., 1:-1] + p[..., 2:]
+
+    return numpy_rk(u, NAMED[name].a, NAMED[name].b, f, tau, steps)
 
 
 @pytest.mark.parametrize("name", ["rk4", "heun", "midpoint", "ssprk3"])
