@@ -234,9 +234,11 @@ def _load(model_path: str) -> onnx.ModelProto:
 
 def _conv_kernels(model: onnx.ModelProto, initializers: dict[str, Any]) -> dict[str, dict]:
     """Every initializer a Conv node uses directly as its weight, with the node's stride
-    and padding (the first use, if several)."""
+    and padding (the first use, if several), in Loop bodies too."""
+    from pde2net.export.graph import all_nodes
+
     found: dict[str, dict] = {}
-    for node in model.graph.node:
+    for node in all_nodes(model.graph):
         if node.op_type != "Conv" or len(node.input) < 2 or node.input[1] not in initializers:
             continue
         name = node.input[1]

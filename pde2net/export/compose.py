@@ -23,9 +23,11 @@ import torch
 
 from pde2net import ir
 from pde2net.schemes import update as up
+from pde2net.schemes.base import LOOP_MIN
 
 DOMAIN = "pde2net.compose"
-MIN_STEPS = 4  # fewer steps are traced as they are
+MIN_STEPS = LOOP_MIN  # fewer steps are traced as they are
+SOLVER_MARKS = 1 << 20  # marks from here on are solver calls (below: block indices)
 
 
 def composable(block: ir.Block, update: up.Update | None) -> bool:
@@ -67,12 +69,13 @@ SOLVERS = {  # runtime helpers of one state whose iterations repeat one step
 
 
 @contextmanager
-def one_step(module: torch.nn.Module, blocks: dict[int, int]) -> Iterator[None]:
+def one_step(module: torch.nn.Module, blocks: dict[int, int]) -> Iterator[bool]:
     """For the duration (an export), each block `index -> steps` of `module` runs one
     step between the markers `compose_steps` expands, and so does each call of a
-    single-state solver of the generated module (`jacobi`, `fixed_point`)."""
+    single-state solver of the generated module (`jacobi`, `fixed_point`). Yields
+    whether any marker can appear in the trace."""
     saved: list[tuple[Any, str, Any]] = []
-    marks = iter(range(1 << 20, 1 << 30))  # solver calls; blocks are marked by index
+    marks = iter(range(SOLVER_MARKS, 1 << 30))  # solver calls; blocks are marked by index
     try:
         for index, steps in blocks.items():
             holder = getattr(module, f"block{index}")
@@ -102,7 +105,7 @@ def one_step(module: torch.nn.Module, blocks: dict[int, int]) -> Iterator[None]:
 
             saved.append((namespace, name, solver))
             namespace[name] = marked_solver
-        yield
+        yield bool(saved)
     finally:
         for holder, name, value in reversed(saved):
             if isinstance(holder, dict):
@@ -125,7 +128,8 @@ def compose_steps(model: onnx.ModelProto) -> onnx.ModelProto:
         for mark, start in starts.items():
             body = _body(nodes, start, ends[mark])
             if not any(n.domain == DOMAIN for n in body):  # innermost
-                nodes = _expand(nodes, start, ends[mark], body)
+                expand = _loop if mark >= SOLVER_MARKS else _expand
+                nodes = expand(nodes, start, ends[mark], body)
                 break
         else:
             raise ValueError("marked steps that do not nest")
@@ -164,8 +168,56 @@ def _expand(
                 out.extend(copies)
             continue
         out.append(node)
-    for node in out:
-        node.input[:] = [start.input[0] if i == first_in else i for i in node.input]
+    for node in out:  # in Loop bodies too
+        _rename(node, "", {first_in: start.input[0]})
+    return out
+
+
+def _loop(
+    nodes: list[onnx.NodeProto],
+    start: onnx.NodeProto,
+    end: onnx.NodeProto,
+    body: list[onnx.NodeProto],
+) -> list[onnx.NodeProto]:
+    """The nodes with one marked step made an ONNX Loop of `steps` trips over it, where
+    the end marker was: the body reads the step's input as its loop-carried value and
+    every other value (the right-hand side, the diagonal, constants) from outside."""
+    mark, steps = _attr(end, "mark"), _attr(end, "steps")
+    inside = {id(n) for n in body}
+    trips, cond = f"compose.trips.{mark}", f"compose.cond.{mark}"
+    iteration, carried = f"compose.iteration.{mark}", f"compose.carried.{mark}"
+    graph = onnx.helper.make_graph(
+        [*body, onnx.helper.make_node("Identity", [cond], [carried])],
+        f"step{mark}",
+        [
+            onnx.helper.make_tensor_value_info(iteration, onnx.TensorProto.INT64, []),
+            onnx.helper.make_tensor_value_info(cond, onnx.TensorProto.BOOL, []),
+            onnx.helper.make_tensor_value_info(start.output[0], onnx.TensorProto.FLOAT, None),
+        ],
+        [
+            onnx.helper.make_tensor_value_info(carried, onnx.TensorProto.BOOL, []),
+            onnx.helper.make_tensor_value_info(end.input[0], onnx.TensorProto.FLOAT, None),
+        ],
+    )
+    count = onnx.helper.make_node(
+        "Constant",
+        [],
+        [trips],
+        value=onnx.helper.make_tensor(trips, onnx.TensorProto.INT64, [], [steps]),
+    )
+    loop = onnx.helper.make_node(
+        "Loop",
+        [trips, "", start.input[0]],
+        [end.output[0]],
+        name=f"/compose/loop{mark}",
+        body=graph,
+    )
+    out = []
+    for node in nodes:
+        if node is end:
+            out += [count, loop]
+        elif node is not start and id(node) not in inside:
+            out.append(node)
     return out
 
 
@@ -203,21 +255,34 @@ def _copy(
     """A copy of the step, its names suffixed, reading `previous` where the step read
     its input."""
     inner = {o for n in body for o in n.output}
+    mapping = {name: f"{name}{suffix}" for name in inner}
+    mapping[first_in] = previous
     copies = []
     for n in body:
         c = onnx.NodeProto()
         c.CopyFrom(n)
-        if c.name:
-            c.name = f"{n.name}{suffix}"
-        for i, name in enumerate(n.input):
-            if name == first_in:
-                c.input[i] = previous
-            elif name in inner:
-                c.input[i] = f"{name}{suffix}"
-        for i, name in enumerate(n.output):
-            c.output[i] = f"{name}{suffix}"
+        _rename(c, suffix, mapping)
+        c.output[:] = [f"{name}{suffix}" for name in n.output]
         copies.append(c)
     return copies
+
+
+def _rename(node: onnx.NodeProto, suffix: str, mapping: dict[str, str]) -> None:
+    """Suffix the node's name and read its renamed inputs, in the subgraphs it holds
+    too (a Loop's body reads the step's values from outside), whose own names are
+    suffixed as well, so that copies of one subgraph stay apart."""
+    if node.name:
+        node.name = f"{node.name}{suffix}"
+    node.input[:] = [mapping.get(name, name) for name in node.input]
+    for attribute in node.attribute:
+        for graph in [attribute.g] if attribute.type == onnx.AttributeProto.GRAPH else []:
+            own = {v.name for v in graph.input} | {o for n in graph.node for o in n.output}
+            local = {**mapping, **{name: f"{name}{suffix}" for name in own}}
+            for value in [*graph.input, *graph.output]:
+                value.name = local.get(value.name, value.name)
+            for sub in graph.node:
+                _rename(sub, suffix, local)
+                sub.output[:] = [local.get(name, name) for name in sub.output]
 
 
 def _drop_domain(model: onnx.ModelProto) -> None:

@@ -29,6 +29,18 @@ def subgraph_inputs(graph: onnx.GraphProto) -> set[str]:
     return names
 
 
+def all_nodes(graph: onnx.GraphProto) -> list[onnx.NodeProto]:
+    """The graph's nodes and, after each control-flow node, those of its subgraphs (a
+    Loop's body: export/compose.py), at any depth."""
+    found = []
+    for node in graph.node:
+        found.append(node)
+        for attr in node.attribute:
+            for sub in [attr.g] if attr.HasField("g") else list(attr.graphs):
+                found += all_nodes(sub)
+    return found
+
+
 def kernel_from(initializers: dict[str, onnx.TensorProto], weight: str) -> list[int]:
     tensor = initializers.get(weight)
     return list(tensor.dims[2:]) if tensor is not None else []

@@ -90,7 +90,7 @@ def export_bytes(
     if network.spatial_dynamic:
         out_axes.update({2 + i: f"size{i}" for i in range(len(network.output_shape) - 1)})
     buffer = io.BytesIO()
-    with warnings.catch_warnings(), torch.no_grad(), one_step(module, composed):
+    with warnings.catch_warnings(), torch.no_grad(), one_step(module, composed) as marking:
         warnings.simplefilter("ignore")
         torch.onnx.export(
             module,
@@ -102,7 +102,7 @@ def export_bytes(
             opset_version=OPSET,
             do_constant_folding=True,
             keep_initializers_as_inputs=True,  # no value deduplication: see _own_initializers
-            custom_opsets={DOMAIN: 1},  # the markers of export/compose.py
+            custom_opsets={DOMAIN: 1} if marking else None,  # export/compose.py's markers
             dynamo=False,
         )
     model = _own_initializers(compose_steps(onnx.load_from_string(buffer.getvalue())))

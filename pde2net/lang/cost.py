@@ -110,11 +110,21 @@ def _block_cost(block: ir.Block) -> tuple[int, int, int, str]:
                 per_eval_ops += ELEMENT_COST * spatial * widest_channels
     per_eval_nodes = NODES_PER_TENSOR * tensors + NODES_PER_DIM * dims
     return (
-        int(evaluations * per_eval_nodes),
+        int(evaluations // _looped(block) * per_eval_nodes),
         int(evaluations * per_eval_ops),
         int(widest_channels * spatial),
         how if evaluations > 1 else "",
     )
+
+
+def _looped(block: ir.Block) -> int:
+    """How many of the evaluations one ONNX Loop body stands for (the product of the
+    counts the scheme says the export loops over)."""
+    from pde2net.schemes import REGISTRY
+
+    scheme = REGISTRY.get(block.scheme.name)
+    names = scheme().looped_counts(block) if scheme is not None else ()
+    return math.prod(max(int(block.scheme.args[n]), 1) for n in names)
 
 
 def _layer_cost(

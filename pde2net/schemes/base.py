@@ -23,6 +23,9 @@ CYCLE_STEPS = ArgSpec("steps", "posint", 10, help="steps per cycle")
 CYCLES = ArgSpec("cycles", "posint", 1)
 
 
+LOOP_MIN = 4  # a solver of fewer iterations is exported unrolled (export/compose.py)
+
+
 def steps_arg(default: int = 1, help: str = "") -> ArgSpec:
     return ArgSpec("steps", "posint", default, help=help)
 
@@ -94,3 +97,8 @@ class Scheme:
     def size_factor(self, block: Block) -> int:
         """Every spatial size the block sees must be a multiple of this."""
         return 1
+
+    def looped_counts(self, block: Block) -> tuple[str, ...]:
+        """Count arguments whose repeats the export writes as an ONNX Loop over one copy
+        of their work (export/compose.py), so the graph does not grow with them."""
+        return ()

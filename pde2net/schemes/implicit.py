@@ -19,7 +19,7 @@ from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
 from pde2net.schemes import register
 from pde2net.schemes import update as up
-from pde2net.schemes.base import Scheme, step_index, steps_arg, value
+from pde2net.schemes.base import LOOP_MIN, Scheme, step_index, steps_arg, value
 from pde2net.schemes.common import cg_from_zero, num
 from pde2net.schemes.conditions import EUCLIDEAN, _flux_check, formula
 
@@ -71,6 +71,12 @@ class Implicit(Scheme):
         steps_arg(help="time steps"),
         ArgSpec("shared", "bool", True, help="one set of weights for all time steps"),
     )
+
+    def looped_counts(self, block: Block) -> tuple[str, ...]:
+        """Jacobi and fixed-point iterations carry one state: an ONNX Loop (CG's four
+        tensors are unrolled)."""
+        solver, iterations = block.scheme.args["solver"], int(block.scheme.args["iterations"])
+        return ("iterations",) if solver != "cg" and iterations >= LOOP_MIN else ()
 
     def validate(self, block: Block) -> None:
         super().validate(block)
