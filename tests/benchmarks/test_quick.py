@@ -88,3 +88,21 @@ def test_certify_benchmark_times_cached_and_recompiled_runs(tmp_path):
     assert row["cached cpu"] > 0
     assert row["recompiled cpu"] > 0
     assert "| second_order_cifar10 |" in result.stdout
+
+
+def test_compile_depth_benchmark_runs(tmp_path):
+    out, png = tmp_path / "depth.json", tmp_path / "depth.png"
+    command = ["-m", "benchmarks.compile_depth", "--quick", "--out", str(out), "--plot", str(png)]
+    result = subprocess.run(
+        [sys.executable, *command],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads(out.read_text())
+    assert [r["exit"] for r in data["depth"]["heat_1d steps"]] == [0, 0]
+    assert data["depth"]["jacobi iterations x 2"][0]["exit"] == 0
+    assert png.stat().st_size > 0
