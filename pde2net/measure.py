@@ -22,13 +22,14 @@ CYCLES = 10  # V-cycles iterated on the error; the last ones give the asymptotic
 
 
 def vcycle_contraction(block: torch.nn.Module, shape: tuple[int, ...], seed: int = 0) -> float:
-    """The V-cycle's error contraction per cycle: with b = 0 the exact solution is 0, so
+    """The multigrid cycle's (V or W) error contraction per cycle: with b = 0 the exact solution is 0, so
     the iterate is the error; its norm ratio over the last cycles estimates the
     asymptotic factor (float64, a random start, the diffusivity of a random input)."""
     import torch
 
     generator = torch.Generator().manual_seed(seed)
     block = copy.deepcopy(block).double().eval()
+    cycle = getattr(block, "vcycle", None) or block.wcycle
     with torch.no_grad():
         u = torch.randn(1, *shape, generator=generator, dtype=torch.float64)
         g = block.diffusivity(u, 0)
@@ -36,7 +37,7 @@ def vcycle_contraction(block: torch.nn.Module, shape: tuple[int, ...], seed: int
         v = v / v.norm()
         ratios = []
         for _ in range(CYCLES):
-            w = block.vcycle(v, torch.zeros_like(v), g)
+            w = cycle(v, torch.zeros_like(v), g)
             norm = float(w.norm())
             ratios.append(norm)
             if norm == 0 or norm != norm:
@@ -46,13 +47,12 @@ def vcycle_contraction(block: torch.nn.Module, shape: tuple[int, ...], seed: int
 
 
 def add_measurements(report: Report, network: ir.Network, module: torch.nn.Module) -> None:
-    """Put the measured V-cycle contraction of each multigrid block into its check."""
+    """Put the measured V- or W-cycle contraction of each multigrid block into its check."""
     for block in network.blocks:
         if block.scheme.name != "multigrid":
             continue
-        check = next(
-            (c for c in report.block(block.index).checks if c.name == "multigrid V-cycle"), None
-        )
+        name = f"multigrid {block.scheme.args['cycle']}-cycle"
+        check = next((c for c in report.block(block.index).checks if c.name == name), None)
         if check is None or "contraction" in check.values:
             continue
         try:
@@ -62,5 +62,6 @@ def add_measurements(report: Report, network: ir.Network, module: torch.nn.Modul
         check.values["contraction"] = Number.estimate(rho)
         check.reason += (
             f" Measured when compiled (float64, a random error at {tuple(block.shape)}): "
-            f"one V-cycle multiplies the error by ≈ {rho:.3g} (an estimate, not a proof)."
+            f"one {block.scheme.args['cycle']}-cycle multiplies the error by ≈ {rho:.3g} "
+            "(an estimate, not a proof)."
         )

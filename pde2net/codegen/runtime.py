@@ -227,28 +227,33 @@ def coarsen(g: torch.Tensor) -> torch.Tensor:
     return (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[g.dim() - 3](g, 2)
 
 
-def vcycle(
+def multigrid_cycle(
     apply,
     diagonal,
     v: torch.Tensor,
     b: torch.Tensor,
     g: torch.Tensor,
     transfer: torch.Tensor,
-    shape: tuple[int, int, int, float, int, int],
+    shape: tuple[int, int, int, float, int, int, int],
     level: int = 0,
 ) -> torch.Tensor:
-    \"\"\"One V-cycle on (I - apply(., g, level)) v = b from grid `level` down: the U-net.
-    `shape` is (levels, pre, post, omega, coarse, channels): damped-Jacobi smoothing
-    before and after, the residual restricted, corrected on the coarser grid (the skip
-    connection) and prolonged back; conjugate gradients on the coarsest grid.\"\"\"
-    levels, pre, post, omega, coarse, c = shape
+    \"\"\"One V-cycle (gamma = 1) or W-cycle (gamma = 2) on (I - apply(., g, level)) v = b
+    from grid `level` down: the U-net. `shape` is (levels, pre, post, omega, coarse,
+    channels, gamma): damped-Jacobi smoothing before and after, the residual restricted,
+    corrected on the coarser grid by gamma cycles there (the skip connection) and
+    prolonged back; conjugate gradients on the coarsest grid.\"\"\"
+    levels, pre, post, omega, coarse, c, gamma = shape
     if level == levels - 1:
         return conjugate_gradients(lambda p: apply(p, g, level), b, v, coarse)
     d = 1 + diagonal(g, level)
     v = jacobi(lambda w: apply(w, g, level), b, v, d, omega, pre)
     residual = restrict(b - v + apply(v, g, level), transfer, c)
-    zero = torch.zeros_like(residual)
-    correction = vcycle(apply, diagonal, zero, residual, coarsen(g), transfer, shape, level + 1)
+    coarse_g = coarsen(g)
+    correction = torch.zeros_like(residual)
+    for _ in range(gamma):
+        correction = multigrid_cycle(
+            apply, diagonal, correction, residual, coarse_g, transfer, shape, level + 1
+        )
     v = v + prolong(correction, transfer, c)
     return jacobi(lambda w: apply(w, g, level), b, v, d, omega, post)
 """

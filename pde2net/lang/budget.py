@@ -45,6 +45,11 @@ def repeats(block: ir.Block) -> tuple[int, str]:
         total *= max(sum(counts[k] for k in additive), 1)
         names.append("(" + " + ".join(additive) + ")")
         values.append("(" + " + ".join(show_count(counts[k]) for k in additive) + ")")
+    factor = scheme().repeat_factor(block) if scheme is not None else 1
+    if factor > 1:
+        total *= factor
+        names.append("coarse visits")
+        values.append(show_count(factor))
     if not names:
         return total, "one step"
     return total, f"{' × '.join(names)} = {' × '.join(values)}"

@@ -98,6 +98,11 @@ class Scheme:
         """Every spatial size the block sees must be a multiple of this."""
         return 1
 
+    def repeat_factor(self, block: Block) -> int:
+        """How many times more the block evaluates its right-hand side than the product
+        of its count arguments says (a W-cycle's coarse levels), for the cost estimate."""
+        return 1
+
     def looped_counts(self, block: Block) -> tuple[str, ...]:
         """Count arguments whose repeats the export writes as an ONNX Loop over one copy
         of their work (export/compose.py), so the graph does not grow with them."""

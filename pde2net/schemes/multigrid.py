@@ -1,6 +1,8 @@
-"""Multigrid V-cycles for the semi-implicit diffusion step: a U-net (Alt et al. 2023).
+"""Multigrid V- and W-cycles for the semi-implicit diffusion step: a U-net (Alt et al.
+2023).
 
-The system (I + τ c K' G K) v = u (G the lagged diffusivity) is solved by V-cycles:
+The system (I + τ c K' G K) v = u (G the lagged diffusivity) is solved by V-cycles (one
+coarse-grid correction per level) or W-cycles (`cycle = W`: two, each a cycle itself):
 damped-Jacobi smoothing (residual diffusion blocks) before and after, restriction by a
 strided convolution R (cell-centred, [1, 3, 3, 1]/8), prolongation by the transposed strided convolution
 with R's own kernel (P = 2^d R'), and the coarse-grid correction added back (the U-net's
@@ -36,7 +38,7 @@ TRANSFER = (0.125, 0.375, 0.375, 0.125)  # cell-centred linear transfer, per axi
 class Multigrid(Scheme):
     name = "multigrid"
     boundary_data = False  # solves with the operator: dirichlet(b ≠ 0) refused
-    title = "multigrid V-cycle (U-net)"
+    title = "multigrid cycle (U-net)"
     order = 1
     summed_counts = ("pre", "post", "coarse")
     arguments = (
@@ -44,8 +46,10 @@ class Multigrid(Scheme):
         ArgSpec("levels", "posint", 3, help="grid levels (U-net depth)"),
         ArgSpec("pre", "count", 2, help="smoothing steps before coarse correction"),
         ArgSpec("post", "count", 2, help="smoothing steps after coarse correction"),
-        ArgSpec("cycles", "posint", 1, help="V-cycles per time step"),
-        ArgSpec("cycle", "choice", "V", choices=("V",)),
+        ArgSpec("cycles", "posint", 1, help="cycles per time step"),
+        ArgSpec(
+            "cycle", "choice", "V", choices=("V", "W"), help="V: one coarse correction, W: two"
+        ),
         ArgSpec("omega", "positive", sympy.Rational(2, 3), help="Jacobi damping"),
         ArgSpec("coarse", "posint", 16, help="conjugate-gradient steps on the coarsest grid"),
         steps_arg(help="time steps"),
@@ -71,7 +75,8 @@ class Multigrid(Scheme):
         omega = block.scheme.number("omega")
         tau = block.scheme.number("tau")
         levels = int(args["levels"])
-        shape = f"V({args['pre']}, {args['post']}), {levels} levels, {args['cycles']} cycle(s)"
+        kind = args["cycle"]
+        shape = f"{kind}({args['pre']}, {args['post']}), {levels} levels, {args['cycles']} cycle(s)"
         system = amp.linear_system(block.pde)
         form = form_of(block)
         if system is not None and levels > 1:
@@ -98,21 +103,28 @@ class Multigrid(Scheme):
                 "smoother's convergence (ω < 2/λ_max) is not decided.",
             )
         cycle = Check(
-            name="multigrid V-cycle",
-            formula="‖E_V‖ < 1 for the V-cycle's error propagation",
+            name=f"multigrid {kind}-cycle",
+            formula=f"‖E_{kind}‖ < 1 for the {kind}-cycle's error propagation",
             condition=f"{shape}: not derived",
             status="conditional",
             reason="The exact semi-implicit step is stable (above); pde2net derives no bound "
-            "for the error of a fixed number of V-cycles, so the computed step is not proven "
-            "to be stable (tests measure its residual reduction).",
+            f"for the error of a fixed number of {kind}-cycles, so the computed step is not "
+            "proven to be stable (tests measure its residual reduction).",
         )
         return [step, smoother, cycle]
 
     def size_factor(self, block: Block) -> int:
         return 2 ** (int(block.scheme.args["levels"]) - 1)
 
+    def repeat_factor(self, block: Block) -> int:
+        """A W-cycle visits level l 2^l times: at most 2^(levels-1) times the V-cycle's
+        work per level (for the cost estimate)."""
+        return (
+            2 ** (int(block.scheme.args["levels"]) - 1) if block.scheme.args["cycle"] == "W" else 1
+        )
+
     def update(self, block: Block) -> up.Update:
-        """`steps` times: freeze g at u, then `cycles` V-cycles on (I - tau F_g) v = u."""
+        """`steps` times: freeze g at u, then `cycles` V- or W-cycles on (I - tau F_g) v = u."""
         (name,) = block.pde.states
         args = block.scheme.args
         u, g, v = up.State(name), up.Local("g"), up.Local("v")
@@ -130,14 +142,15 @@ class Multigrid(Scheme):
             (gx, lx),
             up.Number("tau") * up.Num(0.25) ** lx * up.Call(pieces.diagonal, (gx, up.Num(0))),
         )
+        kind = args["cycle"]
         vcycle = up.Piece(
-            "vcycle",
+            f"{kind.lower()}cycle",
             (x, b, gx),
-            "One V-cycle on (I - tau F_g) v = b: the U-net.",
+            f"One {kind}-cycle on (I - tau F_g) v = b: the U-net.",
             (
                 up.Return(
                     up.Call(
-                        "vcycle",
+                        "multigrid_cycle",
                         (
                             up.Ref(operator),
                             diagonal,
@@ -161,6 +174,7 @@ class Multigrid(Scheme):
             value(block.scheme.number("omega")),
             int(args["coarse"]),
             block.shape[0],
+            2 if kind == "W" else 1,
         )
         body = (
             up.Assign((g,), (up.Call(pieces.diffusivity, (u, up.Num(0))),)),

@@ -172,7 +172,7 @@ CALLS = (
     "fixed_point",
     "jacobi",
     "conjugate_gradients",
-    "vcycle",
+    "multigrid_cycle",
     "periodic_solve",
     "abs",
     "where",

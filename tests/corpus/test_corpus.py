@@ -455,6 +455,16 @@ def _rows() -> list[Row]:
         scheme="multigrid(levels = 3)",
         bound="not proven (V-cycle diverges)",
     )
+    add(
+        id="multigrid-w-heat",
+        spec=SPECS / "classic" / "heat_multigrid_w_2d.pde",
+        set={"tau": 10.0},
+        verdicts=frozenset({"conditional"}),
+        behaviour="bounded",
+        case="`dt(u) = -grad' grad u`, 3 levels",
+        scheme="multigrid(cycle = W)",
+        bound="exact step proven; cycles not derived",
+    )
     return rows
 
 
