@@ -144,7 +144,10 @@ def covered(pde: PDE, equations: list[Equation]) -> tuple[str | None, str]:
     (one state), "gram" a symbol whose range reaches 0."""
     boundary = pde.grid.boundary if pde.grid else "zero"
     if boundary == "periodic":
-        return "periodic", "periodic grid: every stencil is a circulant, diagonalised by Fourier modes"
+        return (
+            "periodic",
+            "periodic grid: every stencil is a circulant, diagonalised by Fourier modes",
+        )
     stencils = [s for eq in equations for s in _stencils(eq.rhs)]
     decls = [pde.stencils.get(s.op) for s in stencils]
     if any(d is None for d in decls):
@@ -161,17 +164,19 @@ def covered(pde: PDE, equations: list[Equation]) -> tuple[str | None, str]:
             "section of its symbol: symmetric for a real symbol, a compression of the "
             "infinite operator, its spectrum within the symbol's range"
         )
-    if len(equations) == 1 and _negative_gram_sum(pde, equations[0]):
-        if boundary == "zero" or all(_reflection_safe(d) for d in decls):
-            return "gram", (
-                f"on the {boundary} grid the operator is −Σ c S'S with S' the exact "
-                "transpose: symmetric negative semi-definite, its spectrum within the "
-                "symbol's range"
-            )
+    if (
+        len(equations) == 1
+        and _negative_gram_sum(pde, equations[0])
+        and (boundary == "zero" or all(_reflection_safe(d) for d in decls))
+    ):
+        return "gram", (
+            f"on the {boundary} grid the operator is −Σ c S'S with S' the exact "
+            "transpose: symmetric negative semi-definite, its spectrum within the "
+            "symbol's range"
+        )
     return None, (
         f"on the {boundary} grid the generated finite operator is not covered by the "
         "symbol (a stencil wider than one cell, one-sided, or a product of stencils that "
         "need not commute, outside the −Σ c S'S form): it need not be symmetric, and von "
         "Neumann analysis of the periodic problem is only a necessary condition there"
     )
-
