@@ -143,3 +143,17 @@ def test_generated_adjoint_is_the_exact_transpose(boundary: str, stencil: str):
 
     forward, adjoint = _matrix(at("S u"), dims), _matrix(at("S' u"), dims)
     assert np.array_equal(adjoint, forward.T)
+
+
+def test_euclidean_flux_on_wide_neumann_stencil_is_not_proven():
+    """-S' φ(S u), S = [1, 1, 1, 1, 1], Neumann, τ = 2/25: the Euclidean check used
+    ‖S‖₂² = max|ŝ|² = 25, which replicated ghost cells exceed; was `proven`, measured
+    growth ×151 in 200 steps on data of size 1e-8 (the linear regime). The bound now
+    carries the padding's ‖P‖₂² = 3."""
+    text = spec("-S' phi(S u)", "neumann", "euler(tau = 0.08, steps = 1)", S).replace(
+        "dt(u)", "fn phi(x) = x / (1 + x^2)\n    dt(u)"
+    )
+    report = pde2net.check_text(text).report
+    assert not report["stable"]
+    statuses = {c["name"]: c["status"] for b in report["blocks"] for c in b["checks"]}
+    assert statuses["Euclidean step"] != "proven"
