@@ -224,14 +224,28 @@ def _grid_values(expr: sympy.Expr, thetas: tuple[sympy.Symbol, ...]) -> list[sym
 
 
 def operator_norm_squared(decl: StencilDecl) -> sympy.Expr:
-    """‖S‖₂² = max_θ Σ_c |ŝ_c(θ)|² (exact on the periodic grid, an upper bound otherwise)."""
+    """‖S‖₂² ≤ max_θ Σ_c |ŝ_c(θ)|² (exact on the periodic grid, a bound on a zero grid), times
+    the replicate padding's ‖P‖₂² on a Neumann grid for stencils wider than one cell."""
     power = sum(_real_form(s * sympy.conjugate(s)) for s in stencil_symbols(decl))
     rng = _range(_simplified(power), THETA[: decl.dims])
     if rng.exact:
-        return rng.high
+        return rng.high * _replicate_factor(decl)
     # SymPy could not find the maximum: the triangle inequality |ŝ_c(θ)| ≤ Σ_k |w_k| is
     # a rigorous upper bound (a sample of the grid never is)
-    return sum(sum(abs(w) for w in k) ** 2 for k in decl.kernels)
+    return sum(sum(abs(w) for w in k) ** 2 for k in decl.kernels) * _replicate_factor(decl)
+
+
+def _replicate_factor(decl: StencilDecl) -> sympy.Integer:
+    """1, or on a Neumann grid ‖P‖₂² for the replicate padding P (each edge cell copied
+    into up to p ghost cells per axis: Π (1 + p)): S_N = C P with C a compression of
+    the infinite convolution, so ‖S_N‖₂² ≤ ‖P‖₂² max|ŝ|². Stencils one cell wide with
+    a reversed kernel ± itself need no factor (even reflection, analysis/finite.py)."""
+    from pde2net.analysis.finite import _reflection_safe
+
+    if decl.boundary != "neumann" or _reflection_safe(decl):
+        return sympy.Integer(1)
+    pads = decl.pads
+    return sympy.Mul(*(1 + max(pads[i], pads[i + 1]) for i in range(0, len(pads), 2)))
 
 
 def amplification(symbol: LinearSymbol, tau: float, order: int):

@@ -15,6 +15,7 @@ import numpy
 import sympy
 
 from pde2net.analysis import amplification as amp
+from pde2net.analysis import finite
 from pde2net.analysis.forms import SymmetricLayer
 from pde2net.analysis.functions import flux_ratio, number, param_reason, shown
 from pde2net.analysis.report import Check, NormCondition, Number, ParamBound, StepBound
@@ -196,7 +197,24 @@ def linear_check(
             )
         reason += lin
         condition = bound_text or f"not power-bounded at {tau_name} = {num(tau)}"
-    if bound is not None and decision.stable is not None and 0 < bound.value < sympy.oo:
+    if decision.stable is not None:
+        finite = _finite_reason(block, system)
+        if finite is not None:  # the symbol does not describe the generated operator
+            said = "power-bounded" if decision.stable else "not power-bounded"
+            status = "unverified"
+            reason = (
+                f"On the periodic grid every amplification matrix is {said} at "
+                f"{tau_name} = {num(tau)} (decided exactly), but {finite}.{lin}"
+            )
+            condition = f"periodic problem {said} at {tau_name} = {num(tau)}"
+            step_bound, margin = None, None
+            values.pop("bound", None)
+    if (
+        status != "unverified"
+        and bound is not None
+        and decision.stable is not None
+        and 0 < bound.value < sympy.oo
+    ):
         inside = tau < bound.value if bound.strict else tau <= bound.value
         if bool(inside) != decision.stable:  # a scheme the closed form does not describe
             step_bound = None
@@ -308,6 +326,27 @@ def _float32_at_most(value: sympy.Expr, strict: bool) -> float:
     while sympy.Rational(float(f)) > value or (strict and sympy.Rational(float(f)) == value):
         f = numpy.nextafter(f, numpy.float32(0))
     return float(f)
+
+
+def _finite_reason(block: Block, system: amp.LinearSystem) -> str | None:
+    """None when a theorem carries the symbol's decision to the finite operator the
+    generated code applies on this grid (analysis/finite.py); else why it does not."""
+    equations = [eq for eq in block.pde.equations if eq.state in system.states]
+    kind, why = finite.covered(block.pde, equations)
+    if kind == "toeplitz" and (system.n != 1 or amp.scalar_range(system) is None):
+        return (
+            "its symbol is not real, so the Toeplitz section the generated code applies on "
+            "the zero grid is not symmetric and von Neumann analysis is only a necessary "
+            "condition there"
+        )
+    if kind == "gram":
+        ends = amp.scalar_range(system)
+        if ends is None or ends[1] != 0:
+            return (
+                "the −Σ c S'S operator's symbol does not reach 0, so its range need not "
+                "enclose the finite operator's spectrum"
+            )
+    return None if kind is not None else why
 
 
 def _system_text(system: amp.LinearSystem) -> str:

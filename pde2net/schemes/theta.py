@@ -8,6 +8,11 @@ the solution (Steihaug 1983, Thm. 2.1), so ‖u⁺‖ ≤ ‖(I − θτF)⁻¹(
 any number of iterations, and the step of the generated network inherits the exact
 step's non-expansiveness, whatever `iterations` is.
 
+F must be symmetric as the finite matrix the generated code applies: a real symbol ≤ 0
+says so on a periodic grid only; on zero and Neumann grids the von Neumann check is
+proven only where analysis/finite.py has a theorem (otherwise CG may run on a
+non-symmetric system and diverge), else unverified.
+
 Stability of the exact step: the eigenvalues of F lie in [−ρ, 0], and the step's
 amplification R(τλ) = (1 + (1 − θ)τλ)/(1 − θτλ) has |R| ≤ 1 on all of (−∞, 0] for
 θ ≥ 1/2 (unconditional, proven), and on [−2/(1 − 2θ), 0] below.
