@@ -235,6 +235,16 @@ def operator_norm_squared(decl: StencilDecl) -> sympy.Expr:
     return sum(sum(abs(w) for w in k) ** 2 for k in decl.kernels) * _replicate_factor(decl)
 
 
+def operator_norm_exact(decl: StencilDecl) -> bool:
+    """Whether `operator_norm_squared` is the norm itself, not only a bound: on a periodic
+    grid (a circulant, normal, its norm the symbol's maximum) where SymPy found the
+    maximum. On zero and Neumann grids it bounds the finite operator's norm from above."""
+    if decl.boundary != "periodic":
+        return False
+    power = sum(_real_form(s * sympy.conjugate(s)) for s in stencil_symbols(decl))
+    return _range(_simplified(power), THETA[: decl.dims]).exact
+
+
 def _replicate_factor(decl: StencilDecl) -> sympy.Integer:
     """1, or on a Neumann grid ‖P‖₂² for the replicate padding P (each edge cell copied
     into up to p ghost cells per axis: Π (1 + p)): S_N = C P with C a compression of
