@@ -361,7 +361,7 @@ class Imex(Scheme):
             learned = (
                 f" The learned terms −c D' D (c > 0) are symmetric negative semi-definite "
                 f"for every D, with no condition on its weights: D' is the exact adjoint of "
-                f"the {padded} D the code applies, and ⟨v, −D'Dv⟩ = −‖Dv‖² ≤ 0."
+                f"the {padded} D the step uses, and ⟨v, −D'Dv⟩ = −‖Dv‖² ≤ 0."
             )
         implicit = Check(
             name="implicit part",
