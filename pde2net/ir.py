@@ -130,7 +130,8 @@ class State:
 
 @dataclass
 class Weight:
-    """A learned convolution: c_in -> c_out with an odd kernel; dims = len(kernel)."""
+    """A learned convolution: c_in -> c_out with an odd kernel; dims = len(kernel).
+    `depthwise`: c -> c, one kernel per channel (groups = c, weight shape (c, 1, *kernel))."""
 
     name: str
     kernel: tuple[int, ...]
@@ -138,14 +139,19 @@ class Weight:
     c_out: int
     bias: bool
     loc: Loc
+    depthwise: bool = False
 
     @property
     def dims(self) -> int:
         return len(self.kernel)
 
     @property
+    def groups(self) -> int:
+        return self.c_in if self.depthwise else 1
+
+    @property
     def parameters(self) -> int:
-        n = self.c_in * self.c_out
+        n = self.c_in // self.groups * self.c_out
         for k in self.kernel:
             n *= k
         return n + (self.c_out if self.bias else 0)

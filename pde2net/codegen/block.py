@@ -190,7 +190,8 @@ class BlockWriter:
         for w, decl in pde.weights.items():
             attr = self.weight_attr[w]
             self.helpers.add("conv_weight")
-            shape = [self.size(decl.c_out), self.size(decl.c_in), *map(constant, decl.kernel)]
+            c_in = constant(1) if decl.depthwise else self.size(decl.c_in)
+            shape = [self.size(decl.c_out), c_in, *map(constant, decl.kernel)]
             dims = ", ".join(ast.unparse(s) for s in shape)
             out.append(_stmt(f"self.{attr} = nn.ParameterList([conv_weight({dims}){loop})"))
             if decl.bias:
@@ -275,13 +276,14 @@ class BlockWriter:
     def _printer(self, index: str, dummies: dict | None = None) -> TorchPrinter:
         pde = self.pde
         weights = {
-            w: (str(d.dims), self.weight_local[w], _padding(d.kernel))
+            w: (str(d.dims), self.weight_local[w], _padding(d.kernel), str(d.groups))
             for w, d in pde.weights.items()
         }
         stencils = {n: (d, f"self.{self.stencil_attr[n]}") for n, d in pde.stencils.items()}
         names = dict(self.states)
         names.update({p: f"self.{a}" for p, a in self.param_attr.items()})
         names.update(self.norm_local)
+        names.update(self.weight_local)  # a bare weight: a learned kernel a solver reads
         methods = {f: f"self.{a}" for f, a in self.fn_attr.items()}
         return TorchPrinter(names, weights, pde.functions, methods, stencils, dummies)
 

@@ -58,7 +58,7 @@ class TorchPrinter(StrPrinter):
     def __init__(
         self,
         names: dict[str, str],
-        weights: dict[str, tuple[str, str, str]] | None = None,
+        weights: dict[str, tuple[str, ...]] | None = None,
         functions: dict[str, Function] | None = None,
         methods: dict[str, str] | None = None,
         stencils: dict[str, tuple[StencilDecl, str]] | None = None,
@@ -67,7 +67,7 @@ class TorchPrinter(StrPrinter):
         super().__init__({"order": "none"})
         self.names = names
         self.stencils = stencils or {}  # name -> (declaration, python buffer)
-        self.weights = weights or {}  # name -> (dims, python variable, padding)
+        self.weights = weights or {}  # name -> (dims, python variable, padding[, groups])
         self.functions = functions or {}
         self.methods = methods or {}  # user function name -> python callable
         self.dummies = dummies or {}  # a scheme's locals (update.Local.symbol) -> python
@@ -86,8 +86,15 @@ class TorchPrinter(StrPrinter):
     def _print_Dummy(self, expr: sympy.Dummy) -> str:
         return self.dummies[expr]
 
+    def _conv(self, op: sympy.Symbol) -> tuple[str, str, str]:
+        """dims, the weight variable, and the padding (with groups, for depthwise)."""
+        dims, var, padding, *groups = self.weights[op]
+        if groups and int(groups[0]) > 1:
+            padding = f"{padding}, groups={groups[0]}"
+        return dims, var, padding
+
     def _print_SquaredT(self, expr: SquaredT) -> str:
-        dims, var, padding = self.weights[expr.op]
+        dims, var, padding = self._conv(expr.op)
         operand = self._print(expr.operand)
         return f"F.conv_transpose{dims}d({operand}, {var} ** 2, padding={padding})"
 
@@ -98,11 +105,11 @@ class TorchPrinter(StrPrinter):
         return f"stencil_adjoint({operand}, {buffer} ** 2, {decl.pads!r}, {mode!r}, {expr.groups})"
 
     def _print_Conv(self, expr: Conv) -> str:
-        dims, var, padding = self.weights[expr.op]
+        dims, var, padding = self._conv(expr.op)
         return f"F.conv{dims}d({self._print(expr.operand)}, {var}, padding={padding})"
 
     def _print_ConvT(self, expr: ConvT) -> str:
-        dims, var, padding = self.weights[expr.op]
+        dims, var, padding = self._conv(expr.op)
         return f"F.conv_transpose{dims}d({self._print(expr.operand)}, {var}, padding={padding})"
 
     def _print_Stencil(self, expr: Stencil) -> str:

@@ -306,29 +306,65 @@ def _frequencies(n: int, like: torch.Tensor) -> torch.Tensor:
     return torch.arange(n, device=like.device).to(like.dtype) * (2 * math.pi / n)
 
 
-def periodic_solve(
-    b: torch.Tensor, offsets: torch.Tensor, weights: torch.Tensor, tau: float
-) -> torch.Tensor:
-    \"\"\"The exact solve of (I - tau L) v = b for the periodic depthwise stencil L with the
-    real symbol l(theta) = sum_k w_k cos(k . theta): each mode of the real DFT (matrix
-    products, which export to ONNX at any size) divided by 1 - tau l(theta).\"\"\"
+def _stencil_symbol(b: torch.Tensor, offsets: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    \"\"\"l(theta) = sum_k w_k cos(k . theta) on the grid of b's last one or two axes.\"\"\"
+    if b.dim() == 3:
+        phase = offsets[:, 0, None] * _frequencies(b.shape[-1], b)[None, :]
+        return (weights[:, None] * torch.cos(phase)).sum(0)
+    t1 = offsets[:, 0, None, None] * _frequencies(b.shape[-2], b)[None, :, None]
+    t2 = offsets[:, 1, None, None] * _frequencies(b.shape[-1], b)[None, None, :]
+    return (weights[:, None, None] * torch.cos(t1 + t2)).sum(0)
+
+
+def _gram_symbol(b: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    \"\"\"|D_c(theta)|^2 per channel for the depthwise cross-correlation with `kernel`
+    (c, 1, *k), centred: D(theta) = sum_o D[o] exp(i (o - k // 2) . theta), as matrix
+    products with the kernel (so its gradient flows and ONNX keeps the grid size free).\"\"\"
+    c, k = kernel.shape[0], kernel.shape[2:]
+    grid = b.shape[2:]
+    phase = torch.zeros((), dtype=b.dtype, device=b.device)
+    for axis in range(len(k)):
+        o = torch.arange(k[axis], device=b.device).to(b.dtype) - (k[axis] // 2)
+        f = _frequencies(grid[axis], b)
+        phase = phase + (o[:, None] * f[None, :]).reshape(
+            *[k[axis] if i == axis else 1 for i in range(len(k))],
+            *[grid[axis] if i == axis else 1 for i in range(len(k))],
+        )
+    taps = math.prod(k)
+    phase = phase.reshape(taps, -1)
+    w = kernel.reshape(c, taps)
+    re, im = w @ torch.cos(phase), w @ torch.sin(phase)
+    return (re * re + im * im).reshape(c, *grid)
+
+
+def _fourier_divide(b: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    \"\"\"Each mode of b's real DFT (matrix products, which export to ONNX at any size)
+    multiplied by m.\"\"\"
     if b.dim() == 3:
         n = b.shape[-1]
         c, s = _dft(n, b)
-        phase = offsets[:, 0, None] * _frequencies(n, b)[None, :]
-        m = 1 / (1 - tau * (weights[:, None] * torch.cos(phase)).sum(0))
         re, im = m * (b @ c), -m * (b @ s)
         return (re @ c - im @ s) / n
     rows, cols = b.shape[-2], b.shape[-1]
     ch, sh = _dft(rows, b)
     cw, sw = _dft(cols, b)
-    t1 = offsets[:, 0, None, None] * _frequencies(rows, b)[None, :, None]
-    t2 = offsets[:, 1, None, None] * _frequencies(cols, b)[None, None, :]
-    m = 1 / (1 - tau * (weights[:, None, None] * torch.cos(t1 + t2)).sum(0))
     cb, sb = ch @ b, sh @ b
     re = m * (cb @ cw - sb @ sw)
     im = -m * (sb @ cw + cb @ sw)
     return (ch @ re @ cw - sh @ im @ cw - sh @ re @ sw - ch @ im @ sw) / (rows * cols)
+
+
+def periodic_solve(
+    b: torch.Tensor, offsets: torch.Tensor, weights: torch.Tensor, tau: float, *grams
+) -> torch.Tensor:
+    \"\"\"The exact solve of (I - tau L) v = b on the periodic grid, L = the depthwise
+    stencil with the real symbol l(theta) = sum_k w_k cos(k . theta) minus, for each pair
+    (c, D) in `grams`, c D' D with D a learned depthwise kernel: each mode of the real DFT
+    divided by 1 - tau l(theta) + tau sum c |D(theta)|^2 >= 1.\"\"\"
+    symbol = _stencil_symbol(b, offsets, weights)
+    for coeff, kernel in zip(grams[::2], grams[1::2]):
+        symbol = symbol - coeff * _gram_symbol(b, kernel)
+    return _fourier_divide(b, 1 / (1 - tau * symbol))
 """
 
 REVERSIBLE = """

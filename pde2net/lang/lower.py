@@ -85,6 +85,7 @@ WEIGHT = (
     ArgSpec("kernel", "kernel", help="e.g. 3x3"),
     ArgSpec("channels", "map", help="in -> out"),
     ArgSpec("bias", "bool", False),
+    ArgSpec("depthwise", "bool", False, help="one kernel per channel, c -> c"),
 )
 
 
@@ -292,7 +293,23 @@ class Lowering:
             kind_attr = self._single_attr(stmt, attr_list, name, ("conv",), "conv(3x3, c -> c)")
             b = bind("conv", call_args(kind_attr.children[1]), WEIGHT, ev, kind_attr)
             c_in, c_out = b["channels"]  # type: ignore[misc]
-            scope.weights[name] = ir.Weight(name, b["kernel"], c_in, c_out, b["bias"], loc)  # type: ignore[arg-type]
+            if b["depthwise"] and c_in != c_out:
+                raise self.error(
+                    f"a depthwise weight maps c -> c (one kernel per channel), not "
+                    f"{c_in} -> {c_out}",
+                    b.nodes["channels"],
+                )
+            if b["depthwise"] and b["bias"]:
+                raise self.error("a depthwise weight takes no bias", b.nodes["bias"])
+            scope.weights[name] = ir.Weight(
+                name,
+                b["kernel"],  # type: ignore[arg-type]
+                c_in,
+                c_out,
+                b["bias"],  # type: ignore[arg-type]
+                loc,
+                bool(b["depthwise"]),
+            )
         elif kind == "norm":
             refuse(size, "size")
             refuse(init, "initial value")

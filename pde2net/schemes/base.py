@@ -62,9 +62,19 @@ class Scheme:
     # ghost cells held at dirichlet(b) data are fine; a scheme that hands the right-hand
     # side's operator to a linear solver needs it linear, which b ≠ 0 makes affine
     boundary_data: ClassVar[bool] = True
+    # whether the scheme places depthwise learned weights itself (imex's implicit part);
+    # elsewhere they are refused, as the norm checks and certify assume full kernels
+    depthwise_weights: ClassVar[bool] = False
 
     def validate(self, block: Block) -> None:
         """Reject blocks this scheme cannot step (raises a SpecError at the `by`)."""
+        depthwise = [w for w in block.pde.weights.values() if w.depthwise]
+        if depthwise and not self.depthwise_weights:
+            raise SpecError(
+                f"scheme '{self.name}' cannot step the depthwise weight '{depthwise[0].name}': "
+                "depthwise weights are only the implicit part -c D' D u of imex",
+                depthwise[0].loc,
+            )
         grid = block.pde.grid
         stencils = any(eq.rhs.atoms(Stencil) for eq in block.pde.equations)
         data = grid is not None and grid.boundary == "dirichlet"

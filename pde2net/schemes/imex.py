@@ -52,19 +52,22 @@ SHRINKS = {
 
 @dataclass(frozen=True)
 class Split:
-    """dt(u) = L u + N(u): the implicit linear part, the explicit rest, L's symbol and its
-    exact range [low, high] (high ≤ 0), and `top` ≥ λ_max of the operator the code
-    applies (high on a periodic grid; on others the single stencils' own maximum, as the
-    Gram terms' finite sections need not reach their symbol's maximum)."""
+    """dt(u) = L u + N(u): the implicit linear part, the explicit rest, the symbol of L's
+    stencil terms and its exact range [low, high] (high ≤ 0), and `top` ≥ λ_max of the
+    operator the code applies (high on a periodic grid; on others the single stencils' own
+    maximum, as the Gram terms' finite sections need not reach their symbol's maximum).
+    `grams` are L's learned Gram terms -c D' D u as (c > 0, D): symmetric ⪯ 0 for every
+    value of D, so they lower no bound; `system` is None when L has no stencil term."""
 
     eq: Equation
     implicit: sympy.Expr
     explicit: sympy.Expr
-    system: amp.LinearSystem
+    system: amp.LinearSystem | None
     low: sympy.Expr
     high: sympy.Expr
     boundary: str
     top: sympy.Expr
+    grams: tuple[tuple[sympy.Expr, str], ...] = ()
 
     def text(self, expr: sympy.Expr) -> str:
         return written(expr)
@@ -110,6 +113,47 @@ def _is_implicit(block: Block, eq: Equation, term: sympy.Expr) -> bool:
     return amp.is_real_valued(system.stencil_at()[0, 0], system.zs)
 
 
+def _gram(block: Block, eq: Equation, term: sympy.Expr) -> tuple[sympy.Expr, str] | None:
+    """(c, D) when the term is -c D' D u with a learned weight D (no bias) and a constant
+    c > 0: symmetric negative semi-definite for every D, as D' is D's exact adjoint in the
+    generated code (a transposed convolution with the same weight, zero padding; on a
+    periodic grid the FFT solve uses the circulant D)."""
+    apps = [f for f in sympy.Mul.make_args(term) if isinstance(f, ConvT)]
+    if len(apps) != 1:
+        return None
+    (app,) = apps
+    inner, state = app.operand, sympy.Symbol(eq.state)
+    if not (isinstance(inner, Conv) and inner.op == app.op and inner.operand == state):
+        return None
+    weight = block.pde.weights.get(str(app.op))
+    if weight is None or weight.bias:
+        return None
+    coeff = _constants(block, sympy.Mul(*[f for f in sympy.Mul.make_args(term) if f != app]))
+    learned = [str(p) for p in coeff.free_symbols if str(p) in block.pde.params]
+    if learned:
+        raise SpecError(
+            f"imex: the term {written(term)} has the learned coefficient "
+            f"{', '.join(sorted(learned))}; scale the weight instead (a learned D already "
+            "learns its size)",
+            block.scheme.loc,
+        )
+    if not coeff.is_number or not coeff < 0:
+        return None
+    return -coeff, weight.name
+
+
+def _placed(block: Block, explicit: sympy.Expr) -> None:
+    """A depthwise weight may only be an implicit Gram term's D (its norm is never
+    checked, and the explicit checks assume full kernels)."""
+    for w in block.pde.weights.values():
+        if w.depthwise and explicit.has(sympy.Symbol(w.name)):
+            raise SpecError(
+                f"imex: the depthwise weight '{w.name}' may only appear as an implicit "
+                f"term -c {w.name}' {w.name} u (c > 0 constant)",
+                w.loc,
+            )
+
+
 def split(block: Block) -> Split:
     """The IMEX split of the block's one equation; a located error when L is empty or not
     provably symmetric negative semi-definite on the block's grid."""
@@ -117,19 +161,32 @@ def split(block: Block) -> Split:
     if len(pde.equations) != 1:
         raise SpecError("imex steps one state: dt(u) = L u + N(u)", loc)
     (eq,) = pde.equations
-    implicit, explicit = sympy.Integer(0), sympy.Integer(0)
+    stencil, learned, explicit = sympy.Integer(0), sympy.Integer(0), sympy.Integer(0)
+    grams: list[tuple[sympy.Expr, str]] = []
     for term in sympy.Add.make_args(sympy.expand(eq.rhs)):
-        if _is_implicit(block, eq, term):
-            implicit += term
+        gram = _gram(block, eq, term)
+        if gram is not None:
+            grams.append(gram)
+            learned += term
+        elif _is_implicit(block, eq, term):
+            stencil += term
         else:
             explicit += term
-    if implicit == 0:
+    _placed(block, explicit)
+    if stencil == 0 and not grams:
         raise SpecError(
             f"imex needs an implicit part, but dt({eq.state}) = {eq.text} has no term that "
             "applies a symmetric stencil linearly with a constant coefficient (lap u, "
-            "dx' dx u, kappa * lap u); learned layers and reactions are explicit",
+            "dx' dx u, kappa * lap u) or a learned -c D' D u; other learned layers and "
+            "reactions are explicit",
             loc,
         )
+    grid = pde.grid.boundary if pde.grid is not None else "zero"
+    if stencil == 0:  # learned Gram terms only: zero padding, or the circulant D
+        bc = "periodic" if grid == "periodic" else "zero"
+        zero = sympy.Integer(0)
+        return Split(eq, learned, explicit, None, zero, zero, bc, zero, tuple(grams))
+    implicit = stencil
     system = _term_system(block, eq, implicit)
     assert system is not None  # a sum of linear stencil terms is linear
     ends = amp.scalar_range(system)
@@ -155,7 +212,13 @@ def split(block: Block) -> Split:
     top = high
     if boundary != "periodic":
         top = _symmetric_on_boundary(block, eq, implicit, boundary)
-    return Split(eq, implicit, explicit, system, low, high, boundary, top)
+    if grams and (boundary == "periodic") != (grid == "periodic"):
+        raise SpecError(
+            f"imex: the implicit stencils have {boundary} boundaries but the learned "
+            f"convolutions {'zero-pad' if boundary == 'periodic' else 'are periodic'}",
+            loc,
+        )
+    return Split(eq, implicit + learned, explicit, system, low, high, boundary, top, tuple(grams))
 
 
 def _symmetric_on_boundary(block: Block, eq: Equation, implicit: sympy.Expr, bc: str) -> sympy.Expr:
@@ -237,6 +300,7 @@ class Imex(Scheme):
     name = "imex"
     title = "IMEX Euler"
     order = 1
+    depthwise_weights = True
     arguments = (
         ArgSpec("tau", "positive", help="the time step", aliases=("h",)),
         ArgSpec("solver", "choice", "auto", choices=SOLVERS),
@@ -258,6 +322,23 @@ class Imex(Scheme):
             )
         if chosen == "fft" and block.pde.dims not in (1, 2):
             raise SpecError("imex(solver = fft) solves 1D and 2D grids", block.scheme.loc)
+        if s.grams and s.boundary == "periodic":
+            full = [d for _, d in s.grams if not block.pde.weights[d].depthwise]
+            why = ""
+            if full:
+                why = (
+                    f"'{full[0]}' is not depthwise (its symbol couples the channels; "
+                    "declare it conv(..., depthwise = true))"
+                )
+            elif chosen == "cg" or block.pde.dims not in (1, 2):
+                why = "only the exact FFT solve (1D and 2D) applies the circulant D"
+            if why:
+                raise SpecError(
+                    f"imex: on a periodic grid the learned implicit part is solved exactly "
+                    f"by FFT, but {why}; or drop 'grid : periodic' to solve the "
+                    "zero-padded D' D by conjugate gradients",
+                    block.scheme.loc,
+                )
 
     def solver(self, block: Block, s: Split) -> str:
         chosen = block.scheme.args["solver"]
@@ -269,21 +350,37 @@ class Imex(Scheme):
         s = split(block)
         tau = block.scheme.number("tau")
         solver = self.solver(block, s)
+        symbol = f"symbol in [{num(s.low)}, {num(s.high)}] ⊂ (−∞, 0]"
+        learned = ""
+        if s.grams:
+            names = ", ".join(d for _, d in s.grams)
+            symbol = "−c D' D ⪯ 0 for every value of the learned " + names
+            if s.system is not None:
+                symbol = f"stencil symbol in [{num(s.low)}, {num(s.high)}], {symbol}"
+            padded = "circulant" if s.boundary == "periodic" else "zero-padded"
+            learned = (
+                f" The learned terms −c D' D (c > 0) are symmetric negative semi-definite "
+                f"for every D, with no condition on its weights: D' is the exact adjoint of "
+                f"the {padded} D the step uses, and ⟨v, −D'Dv⟩ = −‖Dv‖² ≤ 0."
+            )
         implicit = Check(
             name="implicit part",
             formula="L symmetric ⪯ 0 ⟹ ‖(I − τL)⁻¹‖₂ = 1/(1 − τ λ_max(L)) ≤ 1",
-            condition=f"L u = {s.text(s.implicit)}: symbol in [{num(s.low)}, {num(s.high)}] "
-            f"⊂ (−∞, 0] ({s.boundary} boundary)",
+            condition=f"L u = {s.text(s.implicit)}: {symbol} ({s.boundary} boundary)",
             status="proven",
             reason=f"L is symmetric negative semi-definite on the {s.boundary} grid, so the "
-            f"implicit solve is non-expansive for every τ. {SHRINKS[solver]}",
+            f"implicit solve is non-expansive for every τ.{learned} {SHRINKS[solver]}",
         )
         return [implicit, *self._explicit(block, s, tau)]
 
     def _explicit(self, block: Block, s: Split, tau: sympy.Expr) -> list[Check]:
         whole = amp.linear_system(block.pde)
-        same = whole is not None and (
-            (whole.stencil_at() - s.system.stencil_at()).applyfunc(sympy.expand).is_zero_matrix
+        same = (
+            whole is not None
+            and s.system is not None
+            and (
+                (whole.stencil_at() - s.system.stencil_at()).applyfunc(sympy.expand).is_zero_matrix
+            )
         )
         if same and s.top == s.high:  # N = r u, and the symbol's maximum is the grid's
             return [self._von_neumann(block, s, whole, tau)]
@@ -365,7 +462,8 @@ class Imex(Scheme):
         return Check(
             **base,
             condition=f"{shown}, f′ ∈ [{num(low)}, {num(high)}]: {bound_text}; τ = {num(tau)}",
-            status="proven" if ok else _beyond(fn, low, s.top),
+            # past the bound a learned D may damp the growing mode (or, D = 0, not)
+            status="proven" if ok else "unverified" if s.grams else _beyond(fn, low, s.top),
             reason=f"The difference of two solutions obeys δ⁺ = (I − τL)⁻¹ (I + τD) δ with "
             f"D = diag(f′(ξ)), f′(ξ) ∈ [{num(low)}, {num(high)}], and ‖(I − τL)⁻¹‖₂ ≤ 1: the "
             f"step {growth} for {bound_text}; τ = {num(tau)} is "
@@ -429,14 +527,26 @@ class Imex(Scheme):
             rhs = u + tau * up.Call(explicit, (u, index))
         buffers = {}
         if self.solver(block, s) == "fft":
-            offsets, weights = taps(s.system)
+            offsets, weights = taps(s.system) if s.system else ([[0.0] * block.pde.dims], [0.0])
             buffers = {
                 "offsets": (offsets, (len(offsets), block.pde.dims)),
                 "weights": (weights, (len(weights),)),
             }
-            solve: up.Expr = up.Call(
-                "periodic_solve", (b, up.Buffer("offsets"), up.Buffer("weights"), tau)
-            )
+            args: tuple[up.Expr, ...] = (b, up.Buffer("offsets"), up.Buffer("weights"), tau)
+            solve: up.Expr = up.Call("periodic_solve", args)
+            if s.grams:  # the learned kernels of step j: a piece, which binds them
+                grams = tuple(
+                    x for c, d in s.grams for x in (up.Num(value(c)), up.Math(sympy.Symbol(d)))
+                )
+                g = up.Local("g")
+                learned = up.Piece(
+                    "solve",
+                    (g, up.Local("j")),
+                    "(I − τL)⁻¹ g, exactly: L's symbol with the learned |D̂(θ)|² per channel.",
+                    (up.Return(up.Call("periodic_solve", (g, *args[1:], *grams))),),
+                )
+                pieces.append(learned)
+                solve = up.Call(learned, (b, index))
             helpers = ("fourier",)
         else:
             implicit = up.Piece(

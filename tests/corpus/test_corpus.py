@@ -444,6 +444,25 @@ def _rows() -> list[Row]:
             bound="τ ≤ 2/c, every κ",
         )
 
+    # --- IMEX with a learned implicit part -s D' D u (every D), reaction -c u explicit --
+    for spec, solver in (
+        ("learned_imex_cg_1d.pde", "cg, 3 iterations"),
+        ("learned_imex_fft_2d.pde", "fft, depthwise D"),
+    ):
+        for c in (1.0, 4.0):
+            add(
+                id=f"imex-learned-{solver.split(',')[0]}-c{c}-0.99x",
+                spec=CORPUS / spec,
+                set={"tau": 0.99 * 2 / c, "c": c, "s": 100, "steps": 300},
+                verdicts=STABLE,
+                behaviour="nonexpansive",
+                mode="random",
+                tol=1e-6,
+                case="`-s D' D u - c u`, D learned, s = 100",
+                scheme=f"imex ({solver})",
+                bound="τ ≤ 2/c, every D",
+            )
+
     # --- multigrid on a non-difference operator ---------------------------------------
     add(
         id="multigrid-sum-tau10",
