@@ -8,7 +8,9 @@ entry was re-recorded on purpose since: `alt_2023/implicit.pde`, when its CG sol
 started from zero instead of u (the computed step is then provably non-expansive,
 tests/schemes/test_solvers.py); its outputs moved by the CG truncation error. Specs
 added after the old generator was deleted are recorded from the generator that added
-them (`classic/heat_channels_2d.pde`, `classic/heat_rk_tableau_1d.pde`, issue 17), pinning their outputs from then on.
+them (issue 17: `classic/heat_channels_2d.pde`, `classic/heat_rk_tableau_1d.pde`,
+`classic/heat_multigrid_w_2d.pde` and the 3D, Dirichlet and IMEX specs), pinning their
+outputs from then on.
 """
 
 from __future__ import annotations
