@@ -105,10 +105,26 @@ def _stencils(expr: sympy.Expr) -> list[Stencil]:
     return [a for a in sympy.preorder_traversal(expr) if isinstance(a, Stencil)]
 
 
-def _negative_gram_sum(pde: PDE, eq: Equation) -> bool:
-    """rhs = Σ c_t S_t'(S_t u), every c_t < 0 (a number), u the equation's state."""
+def shift(eq: Equation) -> sympy.Expr:
+    """The sum of the right-hand side's terms r·u (r a number, u the state): a multiple
+    of the identity, symmetric and commuting with every stencil, which moves the finite
+    operator's spectrum and the symbol's range alike."""
+    state = sympy.Symbol(eq.state)
+    total = sympy.Integer(0)
     for term in sympy.Add.make_args(eq.rhs):
         coeff, rest = term.as_coeff_Mul()
+        if rest == state and coeff.is_number:
+            total += coeff
+    return total
+
+
+def _negative_gram_sum(pde: PDE, eq: Equation) -> bool:
+    """rhs = Σ c_t S_t'(S_t u) + r u, every c_t < 0 and r numbers, u the equation's state."""
+    state = sympy.Symbol(eq.state)
+    for term in sympy.Add.make_args(eq.rhs):
+        coeff, rest = term.as_coeff_Mul()
+        if rest == state and coeff.is_number:
+            continue  # r u: see `shift`
         if not (coeff.is_number and coeff < 0):
             return False
         if not isinstance(rest, StencilT):
@@ -172,9 +188,8 @@ def covered(pde: PDE, equations: list[Equation]) -> tuple[str | None, str]:
         and (boundary == "zero" or all(_reflection_safe(d) for d in decls))
     ):
         return "gram", (
-            f"on the {boundary} grid the operator is −Σ c S'S with S' the exact "
-            "transpose: symmetric negative semi-definite, its spectrum within the "
-            "symbol's range"
+            f"on the {boundary} grid the operator is −Σ c S'S (+ r I) with S' the exact "
+            "transpose: symmetric, its spectrum within the symbol's range"
         )
     return None, (
         f"on the {boundary} grid the generated finite operator is not covered by the "

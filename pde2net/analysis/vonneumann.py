@@ -235,14 +235,32 @@ def operator_norm_squared(decl: StencilDecl) -> sympy.Expr:
     return sum(sum(abs(w) for w in k) ** 2 for k in decl.kernels) * _replicate_factor(decl)
 
 
-def operator_norm_exact(decl: StencilDecl) -> bool:
-    """Whether `operator_norm_squared` is the norm itself, not only a bound: on a periodic
-    grid (a circulant, normal, its norm the symbol's maximum) where SymPy found the
-    maximum. On zero and Neumann grids it bounds the finite operator's norm from above."""
-    if decl.boundary != "periodic":
-        return False
+def operator_norm_attained(decl: StencilDecl) -> bool:
+    """Whether `operator_norm_squared` is the supremum of the finite operators' ‖S_N‖₂²
+    over grid sizes N, not only a bound: SymPy found the symbol's maximum exactly, and
+    no padding factor multiplies it. On a periodic grid S_N is a circulant whose norm is
+    the symbol's maximum over the N-th roots of unity; on a zero grid (and a Neumann grid
+    with an even reflection) it is a section of the infinite operator, whose norms tend
+    to the symbol's supremum as N grows. So a condition the bound breaks is broken on
+    large enough grids."""
     power = sum(_real_form(s * sympy.conjugate(s)) for s in stencil_symbols(decl))
-    return _range(_simplified(power), THETA[: decl.dims]).exact
+    exact = _range(_simplified(power), THETA[: decl.dims]).exact
+    return exact and _replicate_factor(decl) == 1
+
+
+def sum_norm_attained(terms: list[tuple[StencilDecl, sympy.Expr]]) -> bool:
+    """Whether Σ w_i ‖S_i‖₂² (the bound of a sum of terms w_i S_i'S_i) is also the
+    supremum of the finite sum's norms: each term's is (`operator_norm_attained`), and
+    the symbols' maxima fall at one frequency, max_θ Σ w_i |ŝ_i(θ)|² = Σ w_i max |ŝ_i|²."""
+    if not all(operator_norm_attained(d) for d, _ in terms):
+        return False
+    total = sum(w * operator_norm_squared(d) for d, w in terms)
+    dims = max(d.dims for d, _ in terms)
+    power = sum(
+        w * sum(_real_form(s * sympy.conjugate(s)) for s in stencil_symbols(d)) for d, w in terms
+    )
+    rng = _range(_simplified(power), THETA[:dims])
+    return rng.exact and sympy.simplify(rng.high - total) == 0
 
 
 def _replicate_factor(decl: StencilDecl) -> sympy.Integer:

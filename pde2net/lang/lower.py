@@ -272,6 +272,10 @@ class Lowering:
     def _decl(self, stmt: Tree, scope: Scope, ev: Evaluator) -> None:
         keyword, name_token, size, init, attrs = stmt.children
         kind, name = str(keyword), str(name_token)
+        if name in ACTIVATIONS:  # `relu(K u)` would still apply the builtin, not this
+            raise self.error(
+                f"'{name}' is a builtin function: a {kind} cannot take its name", name_token
+            )
         self._declare(name_token, scope)
         loc = loc_of(name_token, self.file)
         attr_list = [] if attrs is None else [a for a in attrs.children if a is not None]

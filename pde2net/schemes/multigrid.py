@@ -117,11 +117,10 @@ class Multigrid(Scheme):
         return 2 ** (int(block.scheme.args["levels"]) - 1)
 
     def repeat_factor(self, block: Block) -> int:
-        """A W-cycle visits level l 2^l times: at most 2^(levels-1) times the V-cycle's
-        work per level (for the cost estimate)."""
-        return (
-            2 ** (int(block.scheme.args["levels"]) - 1) if block.scheme.args["cycle"] == "W" else 1
-        )
+        """A W-cycle visits level l 2^l times, 2^L - 1 visits in all against the V-cycle's
+        L (which the estimate's product over `levels` counts): at most that ratio more."""
+        levels = int(block.scheme.args["levels"])
+        return -(-(2**levels - 1) // levels) if block.scheme.args["cycle"] == "W" else 1
 
     def update(self, block: Block) -> up.Update:
         """`steps` times: freeze g at u, then `cycles` V- or W-cycles on (I - tau F_g) v = u."""

@@ -15,6 +15,6 @@ pde heat {
 
 network heat_multigrid_w_2d {
     input  image(1, 32, 32)
-    heat by multigrid(tau = tau, levels = 3, pre = 2, post = 2, cycles = 3, cycle = W, omega = 4/5, coarse = 8)
+    heat by multigrid(tau = tau, levels = 3, pre = 2, post = 2, cycles = 2, cycle = W, omega = 4/5, coarse = 4)
     output identity
 }

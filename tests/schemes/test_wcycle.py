@@ -32,7 +32,7 @@ def _dense_system(n: int, tau: float) -> np.ndarray:
 
 
 def _error_per_cycle(cycle: str, cycles: int) -> float:
-    text = SPEC.replace("cycle = W", f"cycle = {cycle}").replace("cycles = 3", f"cycles = {cycles}")
+    text = SPEC.replace("cycle = W", f"cycle = {cycle}").replace("cycles = 2", f"cycles = {cycles}")
     module = pde2net.api.compile_checked(check_text(text, "w.pde", {})).module.double().eval()
     x = torch.randn(1, 1, 32, 32, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     exact = np.linalg.solve(_dense_system(32, 10.0), x.numpy().ravel())
@@ -51,8 +51,8 @@ def test_w_cycles_converge_to_the_dense_solve_faster_than_v_cycles():
 
 
 def test_the_bundled_w_cycle_spec_runs_in_onnxruntime(tmp_path):
-    """onnxruntime agrees with the module in float64, whose three W-cycles are within 2%
-    of the dense solve (measured 1.3e-2 at coarse = 8)."""
+    """onnxruntime agrees with the module in float64, whose two W-cycles are within 10%
+    of the dense solve (measured 8.5e-2 with 4 coarse CG steps)."""
     outputs, report = build_outputs(check_text(SPEC, "heat_multigrid_w_2d.pde", {}))
     session = ort.InferenceSession(outputs[".onnx"], providers=["CPUExecutionProvider"])
     x = np.random.default_rng(1).standard_normal((1, 1, 32, 32)).astype(np.float32)
@@ -62,11 +62,11 @@ def test_the_bundled_w_cycle_spec_runs_in_onnxruntime(tmp_path):
         reference = module(torch.from_numpy(x.astype(np.float64))).numpy()
     assert np.abs(got - reference).max() < 1e-5 * np.abs(reference).max()
     exact = np.linalg.solve(_dense_system(32, 10.0), x.astype(np.float64).ravel())
-    assert np.linalg.norm(reference.ravel() - exact) < 0.02 * np.linalg.norm(exact)
+    assert np.linalg.norm(reference.ravel() - exact) < 0.1 * np.linalg.norm(exact)
     (block,) = report["blocks"]
     cycle = next(c for c in block["checks"] if c["name"] == "multigrid W-cycle")
     assert cycle["status"] == "conditional"
-    assert "W(2, 2), 3 levels, 3 cycle(s)" in cycle["condition"]
+    assert "W(2, 2), 3 levels, 2 cycle(s)" in cycle["condition"]
     assert "one W-cycle multiplies the error by" in cycle["reason"]
 
 
