@@ -78,7 +78,7 @@ def export_bytes(
     spatial sizes where the layout allows), weights embedded. The blocks `composed`
     (index -> steps) are traced for one step and their steps composed in the graph
     (`export/compose.py`)."""
-    from pde2net.export.compose import DOMAIN, compose_steps, one_step
+    from pde2net.export.compose import compose_steps, one_step
 
     composed = composed or {}
     module.eval()
@@ -90,7 +90,9 @@ def export_bytes(
     if network.spatial_dynamic:
         out_axes.update({2 + i: f"size{i}" for i in range(len(network.output_shape) - 1)})
     buffer = io.BytesIO()
-    with warnings.catch_warnings(), torch.no_grad(), one_step(module, composed) as marking:
+    # the markers' domain (export/compose.py) gets opset 1 by default; naming it in
+    # custom_opsets makes the exporter warn on stderr whenever no marker was traced
+    with warnings.catch_warnings(), torch.no_grad(), one_step(module, composed):
         warnings.simplefilter("ignore")
         torch.onnx.export(
             module,
@@ -102,7 +104,6 @@ def export_bytes(
             opset_version=OPSET,
             do_constant_folding=True,
             keep_initializers_as_inputs=True,  # no value deduplication: see _own_initializers
-            custom_opsets={DOMAIN: 1} if marking else None,  # export/compose.py's markers
             dynamo=False,
         )
     model = _own_initializers(compose_steps(onnx.load_from_string(buffer.getvalue())))
