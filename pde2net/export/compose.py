@@ -26,6 +26,8 @@ from pde2net.schemes import update as up
 from pde2net.schemes.base import LOOP_MIN
 
 DOMAIN = "pde2net.compose"
+Node = onnx.NodeProto
+Nodes = list[onnx.NodeProto]
 MIN_STEPS = LOOP_MIN  # fewer steps are traced as they are
 SOLVER_MARKS = 1 << 20  # marks from here on are solver calls (below: block indices)
 
@@ -143,12 +145,7 @@ def _is(node: onnx.NodeProto, kind: str) -> bool:
     return node.domain == DOMAIN and node.op_type == kind
 
 
-def _expand(
-    nodes: list[onnx.NodeProto],
-    start: onnx.NodeProto,
-    end: onnx.NodeProto,
-    body: list[onnx.NodeProto],
-) -> list[onnx.NodeProto]:
+def _expand(nodes: Nodes, start: Node, end: Node, body: Nodes) -> Nodes:
     """The nodes with one marked step expanded: its copies where the end marker was,
     the last writing the end marker's output; the start marker's readers read its input."""
     steps, first_in = _attr(end, "steps"), start.output[0]
@@ -173,12 +170,7 @@ def _expand(
     return out
 
 
-def _loop(
-    nodes: list[onnx.NodeProto],
-    start: onnx.NodeProto,
-    end: onnx.NodeProto,
-    body: list[onnx.NodeProto],
-) -> list[onnx.NodeProto]:
+def _loop(nodes: Nodes, start: Node, end: Node, body: Nodes) -> Nodes:
     """The nodes with one marked step made an ONNX Loop of `steps` trips over it, where
     the end marker was: the body reads the step's input as its loop-carried value and
     every other value (the right-hand side, the diagonal, constants) from outside."""

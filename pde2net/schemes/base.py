@@ -117,3 +117,12 @@ class Scheme:
         """Count arguments whose repeats the export writes as an ONNX Loop over one copy
         of their work (export/compose.py), so the graph does not grow with them."""
         return ()
+
+
+class LinearSolveScheme(Scheme):
+    """A first-order scheme that hands the right-hand side's operator to a linear solver
+    (CG, Jacobi, multigrid, the periodic solve): the operator must be linear, which
+    dirichlet(b ≠ 0) ghost cells make affine, so such data is refused at the `by`."""
+
+    boundary_data = False
+    order = 1

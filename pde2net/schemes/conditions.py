@@ -23,6 +23,8 @@ from pde2net.analysis.vonneumann import operator_norm_squared
 from pde2net.ir import Block, Equation, derivative
 from pde2net.schemes.common import num
 
+StepMap = Callable[[sympy.Matrix], sympy.Matrix]  # the step on symbols: A(θ) ↦ G(θ)
+
 EUCLIDEAN = "Euclidean non-expansiveness (Alt et al.): ‖u^(k+1)‖₂ ≤ ‖u^k‖₂"
 TAU = sympy.Symbol("tau", positive=True)
 
@@ -239,10 +241,7 @@ def linear_check(
 
 
 def learned_param_bound(
-    block: Block,
-    system: amp.LinearSystem,
-    step: Callable[[sympy.Matrix], sympy.Matrix],
-    tau: sympy.Expr,
+    block: Block, system: amp.LinearSystem, step: StepMap, tau: sympy.Expr
 ) -> tuple[ParamBound | None, str]:
     """The clamp 0 < κ ≤ κ* that keeps a learned positive κ stable, with why it is sound.
 

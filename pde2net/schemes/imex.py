@@ -33,7 +33,7 @@ from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
 from pde2net.schemes import register
 from pde2net.schemes import update as up
-from pde2net.schemes.base import ENFORCE, SHARED, Scheme, step_index, steps_arg, value
+from pde2net.schemes.base import ENFORCE, SHARED, LinearSolveScheme, step_index, steps_arg, value
 from pde2net.schemes.common import cg_from_zero, num
 from pde2net.schemes.conditions import linear_check
 from pde2net.schemes.euler import Euler, stepped_by_euler
@@ -296,10 +296,9 @@ def taps(system: amp.LinearSystem) -> tuple[list[list[float]], list[float]]:
 
 
 @register
-class Imex(Scheme):
+class Imex(LinearSolveScheme):
     name = "imex"
     title = "IMEX Euler"
-    order = 1
     depthwise_weights = True
     arguments = (
         ArgSpec("tau", "positive", help="the time step", aliases=("h",)),

@@ -19,7 +19,7 @@ from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
 from pde2net.schemes import register
 from pde2net.schemes import update as up
-from pde2net.schemes.base import LOOP_MIN, Scheme, step_index, steps_arg, value
+from pde2net.schemes.base import LOOP_MIN, LinearSolveScheme, step_index, steps_arg, value
 from pde2net.schemes.common import cg_from_zero, num
 from pde2net.schemes.conditions import EUCLIDEAN, _flux_check, formula
 
@@ -59,11 +59,9 @@ def frozen_operator(
 
 
 @register
-class Implicit(Scheme):
+class Implicit(LinearSolveScheme):
     name = "implicit"
-    boundary_data = False  # solves with the operator: dirichlet(b ≠ 0) refused
     title = "semi-implicit (recurrent)"
-    order = 1
     arguments = (
         ArgSpec("tau", "positive", help="the time step; any size is stable"),
         ArgSpec("solver", "choice", "cg", choices=SOLVERS),

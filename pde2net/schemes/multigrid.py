@@ -21,7 +21,7 @@ from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
 from pde2net.schemes import register
 from pde2net.schemes import update as up
-from pde2net.schemes.base import Scheme, steps_arg, value
+from pde2net.schemes.base import LinearSolveScheme, steps_arg, value
 from pde2net.schemes.common import num
 from pde2net.schemes.implicit import (
     FrozenPieces,
@@ -35,11 +35,9 @@ TRANSFER = (0.125, 0.375, 0.375, 0.125)  # cell-centred linear transfer, per axi
 
 
 @register
-class Multigrid(Scheme):
+class Multigrid(LinearSolveScheme):
     name = "multigrid"
-    boundary_data = False  # solves with the operator: dirichlet(b ≠ 0) refused
     title = "multigrid cycle (U-net)"
-    order = 1
     summed_counts = ("pre", "post", "coarse")
     arguments = (
         ArgSpec("tau", "positive", help="the time step of the implicit system"),

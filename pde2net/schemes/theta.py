@@ -33,7 +33,7 @@ from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
 from pde2net.schemes import register
 from pde2net.schemes import update as up
-from pde2net.schemes.base import ENFORCE, SHARED, Scheme, step_index, steps_arg, value
+from pde2net.schemes.base import ENFORCE, SHARED, LinearSolveScheme, step_index, steps_arg, value
 from pde2net.schemes.common import cg_from_zero, learned_step, num
 from pde2net.schemes.conditions import EUCLIDEAN, linear_check, step_size
 
@@ -45,11 +45,9 @@ STEIHAUG = (
 
 
 @register
-class Theta(Scheme):
+class Theta(LinearSolveScheme):
     name = "theta"
-    boundary_data = False  # solves with the operator: dirichlet(b ≠ 0) refused
     title = "θ-scheme"
-    order = 1
     arguments = (
         ArgSpec("theta", "number", sympy.Rational(1, 2), help="0 ≤ θ ≤ 1; 1/2: Crank–Nicolson"),
         ArgSpec("h", "positive", help="the step size", aliases=("tau",)),

@@ -145,7 +145,8 @@ def test_a_pde_without_stencils_ignores_the_data(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "scheme", ["implicit(tau = 1)", "theta(theta = 0.5, tau = 1)", "multigrid(tau = 1)"]
+    "scheme",
+    ["implicit(tau = 1)", "theta(theta = 0.5, tau = 1)", "multigrid(tau = 1)", "imex(tau = 1)"],
 )
 def test_solver_schemes_refuse_boundary_data(tmp_path, scheme):
     spec = tmp_path / "solve.pde"
