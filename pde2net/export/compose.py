@@ -7,7 +7,10 @@ single step between two marker nodes, and the step's nodes are then copied `step
 times in the graph, each copy reading the previous one's output. The written graph is
 the unrolled one: the operators tracing every step gives, on the same initializers (a
 `Constant` the step uses is computed once, not once per step), so onnxruntime runs it as
-fast; compile still verifies it against the torch module, which runs every step.
+fast; compile still verifies it against the torch module, which runs every step. The
+iterations of a single-state solver (`jacobi`, `fixed_point`) are marked the same way
+and become an ONNX Loop over one iteration (onnxruntime's session setup grows faster
+than the graph, 43 s for a 64,000-node unrolled Jacobi solve).
 """
 
 from __future__ import annotations
