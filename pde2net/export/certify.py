@@ -359,7 +359,12 @@ def _reference(entry: dict[str, Any], model: onnx.ModelProto) -> references.Refe
     cached = references.load(key)
     if cached is not None:
         return cached
-    compiled, graph = _recompile(entry, budget)
+    return _derive(key, *_recompile(entry, budget))
+
+
+def _derive(key: str, compiled: Any, graph: onnx.ModelProto) -> references.Reference:
+    """The reference of `graph`, exported from `compiled` (whose weights `_pinned`
+    perturbs), cached under `key`."""
     derived = recipe(compiled, graph)  # before _pinned perturbs the module's weights
     result = references.Reference(graph, _pinned(compiled, graph), derived)
     references.store(key, result.graph, result.pinned, result.recipe)
@@ -385,10 +390,9 @@ def remember(compiled: Any, model: onnx.ModelProto) -> None:
     graph = onnx.ModelProto()
     graph.CopyFrom(model)
     del graph.metadata_props[:]
-    derived = recipe(compiled, graph)
     scratch = copy.copy(compiled)
     scratch.module = copy.deepcopy(compiled.module)
-    references.store(key, graph, _pinned(scratch, graph), derived)
+    _derive(key, scratch, graph)
 
 
 def _recompile(entry: dict[str, Any], budget: dict[str, int]) -> tuple[Any, onnx.ModelProto]:

@@ -31,14 +31,13 @@ from pde2net.schemes.base import LOOP_MIN
 DOMAIN = "pde2net.compose"
 Node = onnx.NodeProto
 Nodes = list[onnx.NodeProto]
-MIN_STEPS = LOOP_MIN  # fewer steps are traced as they are
 SOLVER_MARKS = 1 << 20  # marks from here on are solver calls (below: block indices)
 
 
 def composable(block: ir.Block, update: up.Update | None) -> bool:
     """Whether every step of the block computes the same function of its input: the
     update is one loop of `steps` over the states, and no step has weights of its own."""
-    if update is None or update.reversible is not None or block.steps < MIN_STEPS:
+    if update is None or update.reversible is not None or block.steps < LOOP_MIN:
         return False
     if any(isinstance(v, tuple) for v in update.numbers.values()):
         return False  # per-step numbers (a FED cycle's step sizes)
@@ -74,11 +73,10 @@ SOLVERS = {  # runtime helpers of one state whose iterations repeat one step
 
 
 @contextmanager
-def one_step(module: torch.nn.Module, blocks: dict[int, int]) -> Iterator[bool]:
+def one_step(module: torch.nn.Module, blocks: dict[int, int]) -> Iterator[None]:
     """For the duration (an export), each block `index -> steps` of `module` runs one
     step between the markers `compose_steps` expands, and so does each call of a
-    single-state solver of the generated module (`jacobi`, `fixed_point`). Yields
-    whether any marker can appear in the trace."""
+    single-state solver of the generated module (`jacobi`, `fixed_point`)."""
     saved: list[tuple[Any, str, Any]] = []
     marks = iter(range(SOLVER_MARKS, 1 << 30))  # solver calls; blocks are marked by index
     try:
@@ -101,7 +99,7 @@ def one_step(module: torch.nn.Module, blocks: dict[int, int]) -> Iterator[bool]:
 
             def marked_solver(*args: Any, _f=solver, _once=once) -> torch.Tensor:
                 *given, n = args
-                if n < MIN_STEPS:
+                if n < LOOP_MIN:  # fewer iterations are traced as they are
                     return _f(*args)
                 mark = next(marks)
                 apply, b, v, *rest = given
@@ -110,7 +108,7 @@ def one_step(module: torch.nn.Module, blocks: dict[int, int]) -> Iterator[bool]:
 
             saved.append((namespace, name, solver))
             namespace[name] = marked_solver
-        yield bool(saved)
+        yield
     finally:
         for holder, name, value in reversed(saved):
             if isinstance(holder, dict):
@@ -144,7 +142,7 @@ def compose_steps(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def _is(node: onnx.NodeProto, kind: str) -> bool:
+def _is(node: Node, kind: str) -> bool:
     return node.domain == DOMAIN and node.op_type == kind
 
 
@@ -152,7 +150,7 @@ def _expand(nodes: Nodes, start: Node, end: Node, body: Nodes) -> Nodes:
     """The nodes with one marked step expanded: its copies where the end marker was,
     the last writing the end marker's output; the start marker's readers read its input."""
     steps, first_in = _attr(end, "steps"), start.output[0]
-    out: list[onnx.NodeProto] = []
+    out: Nodes = []
     for node in nodes:
         if node is start:
             continue
@@ -216,13 +214,11 @@ def _loop(nodes: Nodes, start: Node, end: Node, body: Nodes) -> Nodes:
     return out
 
 
-def _attr(node: onnx.NodeProto, name: str) -> int:
+def _attr(node: Node, name: str) -> int:
     return next(a.i for a in node.attribute if a.name == name)
 
 
-def _body(
-    nodes: list[onnx.NodeProto], start: onnx.NodeProto, end: onnx.NodeProto
-) -> list[onnx.NodeProto]:
+def _body(nodes: Nodes, start: Node, end: Node) -> Nodes:
     """The step: the nodes on a path from the StepIn marker's output to the StepOut
     marker's input, in graph order."""
     produced = {o: n for n in nodes for o in n.output}
@@ -244,9 +240,7 @@ def _body(
     return [n for n in nodes if id(n) in after and id(n) in before]
 
 
-def _copy(
-    body: list[onnx.NodeProto], suffix: str, first_in: str, previous: str
-) -> list[onnx.NodeProto]:
+def _copy(body: Nodes, suffix: str, first_in: str, previous: str) -> Nodes:
     """A copy of the step, its names suffixed, reading `previous` where the step read
     its input."""
     inner = {o for n in body for o in n.output}
@@ -262,7 +256,7 @@ def _copy(
     return copies
 
 
-def _rename(node: onnx.NodeProto, suffix: str, mapping: dict[str, str]) -> None:
+def _rename(node: Node, suffix: str, mapping: dict[str, str]) -> None:
     """Suffix the node's name and read its renamed inputs, in the subgraphs it holds
     too (a Loop's body reads the step's values from outside), whose own names are
     suffixed as well, so that copies of one subgraph stay apart."""
