@@ -39,14 +39,20 @@ def export_graph(compiled: Compiled, metadata: bool = True) -> onnx.ModelProto:
 def composed_blocks(compiled: Compiled) -> dict[int, int]:
     """The blocks (index -> steps) whose steps are one traced step composed in the ONNX
     graph: those whose analysed update repeats one step (`export.compose.composable`)
-    and whose generated class holds its step count as `steps`."""
+    and whose generated class holds its step count as `steps` (and, where the step is
+    reversible, the step as `step`, its inverse as `unstep`)."""
     from pde2net.export.compose import composable
 
     chosen = {}
     for block in compiled.network.blocks:
         holder = getattr(compiled.module, f"block{block.index}", None)
         update = compiled.checked.analysis.block(block.index).update
-        if composable(block, update) and getattr(holder, "steps", None) == block.steps:
+        stepped = all(callable(getattr(holder, m, None)) for m in ("step", "unstep"))
+        if (
+            composable(block, update)
+            and getattr(holder, "steps", None) == block.steps
+            and stepped == (update.reversible is not None)  # `one_step` marks `step` then
+        ):
             chosen[block.index] = block.steps
     return chosen
 

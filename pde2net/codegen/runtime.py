@@ -135,8 +135,11 @@ def _take(x: torch.Tensor, axis: int, start: int | None, stop: int | None) -> to
 
 def pad(u: torch.Tensor, pads: tuple[int, ...], mode: str, value: float = 0.0) -> torch.Tensor:
     """Ghost cells by the boundary rule, pads ordered as F.pad's (last axis first);
-    "constant" holds them at `value` (zero, or dirichlet's b). Built from slices and
-    concatenation, which export to a handful of ONNX nodes."""
+    "constant" holds them at `value` (zero, or dirichlet's b). One F.pad when run (the
+    per-call overhead of small inputs); exported, slices and concatenation, which become
+    a handful of plain ONNX nodes. Both copy the same values."""
+    if not torch.onnx.is_in_onnx_export():
+        return F.pad(u, pads, mode, value) if mode == "constant" else F.pad(u, pads, mode)
     for axis in range(len(pads) // 2):
         lo, hi = pads[2 * axis], pads[2 * axis + 1]
         if not (lo or hi):
@@ -191,7 +194,7 @@ def stencil(
     (held at `value` outside the domain when constant), then each of the m filters in
     `kernel` (m, 1, *k); c channels give c * m."""
     conv = (F.conv1d, F.conv2d, F.conv3d)[kernel.dim() - 3]
-    weight = kernel.repeat(groups, *([1] * (kernel.dim() - 1)))
+    weight = kernel if groups == 1 else kernel.repeat(groups, *([1] * (kernel.dim() - 1)))
     return conv(pad(u, pads, mode, value), weight, groups=groups)
 
 
@@ -200,7 +203,7 @@ def stencil_adjoint(
 ) -> torch.Tensor:
     """The exact adjoint (matrix transpose) of `stencil`, boundary rule included."""
     conv_t = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[kernel.dim() - 3]
-    weight = kernel.repeat(groups, *([1] * (kernel.dim() - 1)))
+    weight = kernel if groups == 1 else kernel.repeat(groups, *([1] * (kernel.dim() - 1)))
     return pad_adjoint(conv_t(v, weight, groups=groups), pads, mode)
 '''
 

@@ -36,13 +36,17 @@ SOLVER_MARKS = 1 << 20  # marks from here on are solver calls (below: block indi
 
 def composable(block: ir.Block, update: up.Update | None) -> bool:
     """Whether every step of the block computes the same function of its input: the
-    update is one loop of `steps` over the states, and no step has weights of its own."""
-    if update is None or update.reversible is not None or block.steps < LOOP_MIN:
+    update is one loop of `steps` over the states (or a reversible step the generated
+    class loops `steps` times over the states it carries), and no step has weights of
+    its own."""
+    if update is None or block.steps < LOOP_MIN:
         return False
     if any(isinstance(v, tuple) for v in update.numbers.values()):
         return False  # per-step numbers (a FED cycle's step sizes)
     if not block.shared and (block.pde.weights or block.pde.norms):
         return False  # each step its own weights
+    if update.reversible is not None:
+        return True
     (loop,) = update.body if len(update.body) == 1 else (None,)
     return (
         isinstance(loop, up.Loop)
@@ -53,17 +57,25 @@ def composable(block: ir.Block, update: up.Update | None) -> bool:
 
 
 class _Mark(torch.autograd.Function):
-    """Identity in torch; in the exported graph a node that marks a repeated step."""
+    """Identity in torch; in the exported graph one node that marks the values a
+    repeated step reads or writes (one node for all, so that none is dropped as unused:
+    the next copy reads them all)."""
 
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, kind: str, mark: int, steps: int) -> torch.Tensor:
-        return x.clone()
+    def forward(ctx: Any, kind: str, mark: int, steps: int, *xs: torch.Tensor) -> Any:
+        return tuple(x.clone() for x in xs)
 
     @staticmethod
-    def symbolic(g: Any, x: Any, kind: str, mark: int, steps: int) -> Any:
-        marked = g.op(f"{DOMAIN}::{kind}", x, mark_i=mark, steps_i=steps)
-        marked.setType(x.type())  # the input's type and shape: shape inference goes on
+    def symbolic(g: Any, kind: str, mark: int, steps: int, *xs: Any) -> Any:
+        marked = g.op(f"{DOMAIN}::{kind}", *xs, mark_i=mark, steps_i=steps, outputs=len(xs))
+        marked = marked if len(xs) > 1 else (marked,)
+        for out, x in zip(marked, xs, strict=True):
+            out.setType(x.type())  # the input's type and shape: shape inference goes on
         return marked
+
+
+def _marked(kind: str, mark: int, steps: int, *xs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    return _Mark.apply(kind, mark, steps, *xs)
 
 
 SOLVERS = {  # runtime helpers of one state whose iterations repeat one step
@@ -76,20 +88,23 @@ SOLVERS = {  # runtime helpers of one state whose iterations repeat one step
 def one_step(module: torch.nn.Module, blocks: dict[int, int]) -> Iterator[None]:
     """For the duration (an export), each block `index -> steps` of `module` runs one
     step between the markers `compose_steps` expands, and so does each call of a
-    single-state solver of the generated module (`jacobi`, `fixed_point`)."""
+    single-state solver of the generated module (`jacobi`, `fixed_point`). A reversible
+    block's `step` is marked (all the values it carries), any other block's `forward`."""
     saved: list[tuple[Any, str, Any]] = []
     marks = iter(range(SOLVER_MARKS, 1 << 30))  # solver calls; blocks are marked by index
     try:
         for index, steps in blocks.items():
             holder = getattr(module, f"block{index}")
-            forward = holder.forward
-
-            def marked(u: torch.Tensor, _f=forward, _i=index, _n=steps) -> torch.Tensor:
-                u = _Mark.apply(u, "StepIn", _i, _n)
-                return _Mark.apply(_f(u), "StepOut", _i, _n)
-
             saved.append((holder, "steps", holder.steps))
             holder.steps = 1
+            if all(callable(getattr(holder, m, None)) for m in ("step", "unstep")):
+                holder.step = _marked_step(holder.step, index, steps)
+                continue
+
+            def marked(u: torch.Tensor, _f=holder.forward, _i=index, _n=steps) -> torch.Tensor:
+                (u,) = _marked("StepIn", _i, _n, u)
+                return _marked("StepOut", _i, _n, _f(u))[0]
+
             holder.forward = marked
         namespace = vars(sys.modules.get(type(module).__module__, types.ModuleType("-")))
         for name, once in SOLVERS.items():
@@ -103,8 +118,8 @@ def one_step(module: torch.nn.Module, blocks: dict[int, int]) -> Iterator[None]:
                     return _f(*args)
                 mark = next(marks)
                 apply, b, v, *rest = given
-                v = _Mark.apply(v, "StepIn", mark, n)
-                return _Mark.apply(_once(_f, apply, b, v, *rest), "StepOut", mark, n)
+                (v,) = _marked("StepIn", mark, n, v)
+                return _marked("StepOut", mark, n, _once(_f, apply, b, v, *rest))[0]
 
             saved.append((namespace, name, solver))
             namespace[name] = marked_solver
@@ -113,21 +128,33 @@ def one_step(module: torch.nn.Module, blocks: dict[int, int]) -> Iterator[None]:
         for holder, name, value in reversed(saved):
             if isinstance(holder, dict):
                 holder[name] = value
-            else:
-                setattr(holder, name, value)
-                del holder.forward  # the class's own forward again
+            elif name == "steps":
+                holder.steps = value
+                for method in ("forward", "step"):  # the class's own methods again
+                    vars(holder).pop(method, None)
+
+
+def _marked_step(step: Any, index: int, steps: int) -> Any:
+    """A reversible block's step between markers of all the values it carries."""
+
+    def marked(state: tuple[torch.Tensor, ...], j: int) -> tuple[torch.Tensor, ...]:
+        return _marked("StepOut", index, steps, *step(_marked("StepIn", index, steps, *state), j))
+
+    return marked
 
 
 def compose_steps(model: onnx.ModelProto) -> onnx.ModelProto:
     """Expand every marked step into its `steps` copies and drop the markers; nested
     marks (a solver's iterations inside a block's step) from the inside out."""
     graph = model.graph
+    if not any(n.domain == DOMAIN for n in graph.node):
+        return model
     while True:
         nodes = list(graph.node)
         starts = {_attr(n, "mark"): n for n in nodes if _is(n, "StepIn")}
+        ends = {_attr(n, "mark"): n for n in nodes if _is(n, "StepOut")}
         if not starts:
             break
-        ends = {_attr(n, "mark"): n for n in nodes if _is(n, "StepOut")}
         for mark, start in starts.items():
             body = _body(nodes, start, ends[mark])
             if not any(n.domain == DOMAIN for n in body):  # innermost
@@ -138,8 +165,36 @@ def compose_steps(model: onnx.ModelProto) -> onnx.ModelProto:
             raise ValueError("marked steps that do not nest")
         del graph.node[:]
         graph.node.extend(nodes)
+    merged = _merge_equal(list(graph.node), {o.name for o in graph.output})
+    del graph.node[:]
+    graph.node.extend(merged)
     _drop_domain(model)
     return model
+
+
+def _merge_equal(nodes: Nodes, kept: set[str]) -> Nodes:
+    """The nodes with each computation done once: a node with the operator, attributes
+    and inputs of one before it is dropped and its readers read that one's outputs.
+    (A step's first copy can compute what the work before the step computed on the same
+    value, a leapfrog start's f(u); tracing every step merges those too.)"""
+    seen: dict[tuple, Node] = {}
+    renamed: dict[str, str] = {}
+    out: Nodes = []
+    for node in nodes:
+        _rename(node, "", renamed)
+        key = (
+            node.domain,
+            node.op_type,
+            tuple(node.input),
+            tuple(a.SerializeToString(deterministic=True) for a in node.attribute),
+        )
+        earlier = seen.get(key)
+        if earlier is None or kept & set(node.output) or node.op_type.startswith("Random"):
+            seen.setdefault(key, node)
+            out.append(node)
+            continue
+        renamed.update(zip(node.output, earlier.output, strict=True))
+    return out
 
 
 def _is(node: Node, kind: str) -> bool:
@@ -148,27 +203,54 @@ def _is(node: Node, kind: str) -> bool:
 
 def _expand(nodes: Nodes, start: Node, end: Node, body: Nodes) -> Nodes:
     """The nodes with one marked step expanded: its copies where the end marker was,
-    the last writing the end marker's output; the start marker's readers read its input."""
-    steps, first_in = _attr(end, "steps"), start.output[0]
+    each reading the values the one before wrote, the last writing the end marker's
+    outputs; the start marker's readers read its inputs."""
+    steps, mark = _attr(end, "steps"), _attr(end, "mark")
+    first = list(start.output)
+    current = list(end.input)  # the carried values after the traced step
     out: Nodes = []
     for node in nodes:
-        if node is start:
+        if node is not end:
+            if node is not start:
+                out.append(node)
             continue
-        if node is end:
-            last = end.input[0]
-            for k in range(1, steps):
-                suffix = f"/step{_attr(end, 'mark')}.{k}"  # unique when marks nest
-                copies = _copy(body, suffix, first_in, last)
-                last = f"{end.input[0]}{suffix}"
-                if k == steps - 1:  # the last step writes what the marker wrote
-                    for c in copies:
-                        c.output[:] = [end.output[0] if o == last else o for o in c.output]
-                out.extend(copies)
-            continue
-        out.append(node)
+        copies: Nodes = []
+        for k in range(1, steps):
+            suffix = f"/step{mark}.{k}"  # unique when marks nest
+            copies = _copy(body, suffix, dict(zip(first, current, strict=True)))
+            current = [_after(name, suffix, body, first, current) for name in end.input]
+            out.extend(copies)
+        out.extend(_bind(copies, current, list(end.output)))
+    inputs = dict(zip(first, start.input, strict=True))
     for node in out:  # in Loop bodies too
-        _rename(node, "", {first_in: start.input[0]})
+        _rename(node, "", inputs)
     return out
+
+
+def _after(name: str, suffix: str, body: Nodes, first: list[str], current: list[str]) -> str:
+    """The value a copy leaves where the traced step leaves `name`: its own copy of it
+    where the step computes it, the carried value the copy read where it is a start
+    marker's output (passed through), else (a value from outside the step) the same."""
+    if any(name in n.output for n in body):
+        return f"{name}{suffix}"
+    return dict(zip(first, current, strict=True)).get(name, name)
+
+
+def _bind(last: Nodes, values: list[str], outputs: list[str]) -> Nodes:
+    """The end markers' outputs written: by the last copy where it computes the value
+    (renamed there, its readers in the copy too), else by an Identity."""
+    made = {o for n in last for o in n.output}
+    renamed: dict[str, str] = {}
+    copied: list[tuple[str, str]] = []
+    for value, output in zip(values, outputs, strict=True):
+        if value in made and value not in renamed:
+            renamed[value] = output
+        else:
+            copied.append((value, output))
+    for n in last:
+        _rename(n, "", renamed)
+        n.output[:] = [renamed.get(o, o) for o in n.output]
+    return [onnx.helper.make_node("Identity", [renamed.get(v, v)], [o]) for v, o in copied]
 
 
 def _loop(nodes: Nodes, start: Node, end: Node, body: Nodes) -> Nodes:
@@ -219,17 +301,17 @@ def _attr(node: Node, name: str) -> int:
 
 
 def _body(nodes: Nodes, start: Node, end: Node) -> Nodes:
-    """The step: the nodes on a path from the StepIn marker's output to the StepOut
-    marker's input, in graph order."""
+    """The step: the nodes on a path from the StepIn marker's outputs to the StepOut
+    marker's inputs, in graph order."""
     produced = {o: n for n in nodes for o in n.output}
     after: set[int] = set()
-    live = {start.output[0]}
+    live = set(start.output)
     for n in nodes:
         if n is not end and any(i in live for i in n.input):
             after.add(id(n))
             live.update(n.output)
     before: set[int] = set()
-    stack = [end.input[0]]
+    stack = list(end.input)
     while stack:
         name = stack.pop()
         node = produced.get(name)
@@ -240,12 +322,12 @@ def _body(nodes: Nodes, start: Node, end: Node) -> Nodes:
     return [n for n in nodes if id(n) in after and id(n) in before]
 
 
-def _copy(body: Nodes, suffix: str, first_in: str, previous: str) -> Nodes:
-    """A copy of the step, its names suffixed, reading `previous` where the step read
-    its input."""
+def _copy(body: Nodes, suffix: str, carried: dict[str, str]) -> Nodes:
+    """A copy of the step, its names suffixed, reading the values `carried` maps its
+    start markers' outputs to."""
     inner = {o for n in body for o in n.output}
     mapping = {name: f"{name}{suffix}" for name in inner}
-    mapping[first_in] = previous
+    mapping.update(carried)
     copies = []
     for n in body:
         c = onnx.NodeProto()

@@ -61,7 +61,7 @@ def _run(model: bytes, x: np.ndarray) -> np.ndarray:
     ("text", "overrides", "composed"),
     [
         ((SPECS / "classic" / "heat_1d.pde").read_text(), {"steps": "40"}, {1: 40}),
-        ((SPECS / "classic" / "wave_2d.pde").read_text(), {}, None),
+        ((SPECS / "classic" / "wave_2d.pde").read_text(), {}, {1: 100}),  # two slots
         (SHARED, {}, {1: 6}),  # the per-step weights of block 2 are traced
         (JACOBI.replace("SOLVER", "jacobi"), {}, {1: 4}),  # 12 iterations in each of 4 steps
         (JACOBI.replace("SOLVER", "fixed_point"), {}, {1: 4}),
