@@ -351,10 +351,22 @@ def compile_command(
         click.echo("error: --calibration needs --quantize int8", err=True)
         sys.exit(EXIT_SPEC)
     try:
-        from pde2net.api import check_spec
+        from pde2net import overlap
 
         started = time.perf_counter()
-        checked = _run(lambda: check_spec(spec, overrides, budget=True), spec, overrides)
+
+        def check() -> Any:
+            from pde2net.api import check_spec
+
+            return check_spec(spec, overrides, budget=True)
+
+        with overlap.in_child(check) as pending:  # checked there while torch loads here
+            import onnxruntime  # noqa: F401
+            import torch  # noqa: F401
+
+            checked = pending.result()
+        if checked is None:  # no child, or a mistake in the spec: say it from here
+            checked = _run(check, spec, overrides)
         report = checked.report
         if report["verdict"] == "violated" and not allow_unstable:
             if as_json:

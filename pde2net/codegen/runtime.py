@@ -252,16 +252,25 @@ def multigrid_cycle(
     v = jacobi(lambda w: apply(w, g, level), b, v, d, omega, pre)
     residual = restrict(b - v + apply(v, g, level), transfer, c)
     coarse_g = coarsen(g)
-    correction = torch.zeros_like(residual)
-    for _ in range(gamma):
-        correction = multigrid_cycle(
-            apply, diagonal, correction, residual, coarse_g, transfer, shape, level + 1
-        )
+    correction = repeat(
+        lambda w: multigrid_cycle(
+            apply, diagonal, w, residual, coarse_g, transfer, shape, level + 1
+        ),
+        torch.zeros_like(residual),
+        gamma,
+    )
     v = v + prolong(correction, transfer, c)
     return jacobi(lambda w: apply(w, g, level), b, v, d, omega, post)
 """
 
 SOLVERS = """
+def repeat(step, v: torch.Tensor, n: int) -> torch.Tensor:
+    \"\"\"n applications of one step, v = step(v): a solver's cycles.\"\"\"
+    for _ in range(n):
+        v = step(v)
+    return v
+
+
 def fixed_point(apply, b: torch.Tensor, v: torch.Tensor, n: int) -> torch.Tensor:
     \"\"\"n fixed-point iterations v = b + apply(v) on (I - apply) v = b.\"\"\"
     for _ in range(n):

@@ -78,10 +78,9 @@ def _marked(kind: str, mark: int, steps: int, *xs: torch.Tensor) -> tuple[torch.
     return _Mark.apply(kind, mark, steps, *xs)
 
 
-SOLVERS = {  # runtime helpers of one state whose iterations repeat one step
-    "jacobi": lambda f, apply, b, v, d, omega: f(apply, b, v, d, omega, 1),
-    "fixed_point": lambda f, apply, b, v: f(apply, b, v, 1),
-}
+# runtime helpers of one state whose iterations repeat one step (the count their last
+# argument): the position of the state among their arguments
+SOLVERS = {"jacobi": 2, "fixed_point": 2, "repeat": 1}
 
 
 @contextmanager
@@ -107,19 +106,18 @@ def one_step(module: torch.nn.Module, blocks: dict[int, int]) -> Iterator[None]:
 
             holder.forward = marked
         namespace = vars(sys.modules.get(type(module).__module__, types.ModuleType("-")))
-        for name, once in SOLVERS.items():
+        for name, at in SOLVERS.items():
             solver = namespace.get(name)
             if not callable(solver):
                 continue
 
-            def marked_solver(*args: Any, _f=solver, _once=once) -> torch.Tensor:
+            def marked_solver(*args: Any, _f=solver, _at=at) -> torch.Tensor:
                 *given, n = args
-                if n < LOOP_MIN:  # fewer iterations are traced as they are
+                if n < 2:
                     return _f(*args)
                 mark = next(marks)
-                apply, b, v, *rest = given
-                (v,) = _marked("StepIn", mark, n, v)
-                return _marked("StepOut", mark, n, _once(_f, apply, b, v, *rest))[0]
+                (given[_at],) = _marked("StepIn", mark, n, given[_at])
+                return _marked("StepOut", mark, n, _f(*given, 1))[0]
 
             saved.append((namespace, name, solver))
             namespace[name] = marked_solver
@@ -158,7 +156,8 @@ def compose_steps(model: onnx.ModelProto) -> onnx.ModelProto:
         for mark, start in starts.items():
             body = _body(nodes, start, ends[mark])
             if not any(n.domain == DOMAIN for n in body):  # innermost
-                expand = _loop if mark >= SOLVER_MARKS else _expand
+                looped = mark >= SOLVER_MARKS and _attr(start, "steps") >= LOOP_MIN
+                expand = _loop if looped else _expand
                 nodes = expand(nodes, start, ends[mark], body)
                 break
         else:

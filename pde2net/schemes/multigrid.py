@@ -162,7 +162,7 @@ class Multigrid(LinearSolveScheme):
             ),
             index=False,
         )
-        cycle = up.Call(vcycle, (v, u, g))
+        cycles = up.Lambda((w,), up.Call(vcycle, (w, u, g)))
         kernel = _transfer(block.pde.dims)
         shape = (
             int(args["levels"]),
@@ -176,7 +176,7 @@ class Multigrid(LinearSolveScheme):
         body = (
             up.Assign((g,), (up.Call(pieces.diffusivity, (u, up.Num(0))),)),
             up.Assign((v,), (u,)),
-            up.Loop((up.Assign((v,), (cycle,)),), count=up.Number("cycles")),
+            up.Assign((v,), (up.Call("repeat", (cycles, v, up.Number("cycles"))),)),
             up.Assign((u,), (v,)),
         )
         return up.Update(

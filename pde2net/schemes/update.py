@@ -173,6 +173,7 @@ CALLS = (
     "jacobi",
     "conjugate_gradients",
     "multigrid_cycle",
+    "repeat",
     "periodic_solve",
     "abs",
     "where",
