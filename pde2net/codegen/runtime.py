@@ -264,8 +264,9 @@ def multigrid_cycle(
 """
 
 SOLVERS = """
-def repeat(step, v: torch.Tensor, n: int) -> torch.Tensor:
-    \"\"\"n applications of one step, v = step(v): a solver's cycles.\"\"\"
+def repeat(step, v, n: int):
+    \"\"\"n applications of one step, v = step(v), v a tensor or a tuple of them: a
+    solver's iterations or cycles.\"\"\"
     for _ in range(n):
         v = step(v)
     return v
@@ -291,17 +292,18 @@ def conjugate_gradients(apply, b: torch.Tensor, v: torch.Tensor, n: int) -> torc
     \"\"\"n conjugate-gradient steps on (I - apply) v = b, per sample.\"\"\"
     dims = tuple(range(1, b.dim()))
     r = b - v + apply(v)
-    p = r
     rr = (r * r).sum(dim=dims, keepdim=True)
-    for _ in range(n):
+
+    def iteration(state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        v, r, p, rr = state
         ap = p - apply(p)
         alpha = rr / (p * ap).sum(dim=dims, keepdim=True).clamp_min(1e-30)
         v = v + alpha * p
         r = r - alpha * ap
         rr_next = (r * r).sum(dim=dims, keepdim=True)
-        p = r + rr_next / rr.clamp_min(1e-30) * p
-        rr = rr_next
-    return v
+        return v, r, r + rr_next / rr.clamp_min(1e-30) * p, rr_next
+
+    return repeat(iteration, (v, r, r, rr), n)[0]
 """
 
 FOURIER = """

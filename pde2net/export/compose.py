@@ -111,13 +111,15 @@ def one_step(module: torch.nn.Module, blocks: dict[int, int]) -> Iterator[None]:
             if not callable(solver):
                 continue
 
-            def marked_solver(*args: Any, _f=solver, _at=at) -> torch.Tensor:
+            def marked_solver(*args: Any, _f=solver, _at=at) -> Any:
                 *given, n = args
                 if n < 2:
                     return _f(*args)
-                mark = next(marks)
-                (given[_at],) = _marked("StepIn", mark, n, given[_at])
-                return _marked("StepOut", mark, n, _f(*given, 1))[0]
+                mark, many = next(marks), isinstance(given[_at], tuple)
+                state = _marked("StepIn", mark, n, *_values(given[_at]))
+                given[_at] = state if many else state[0]
+                out = _marked("StepOut", mark, n, *_values(_f(*given, 1)))
+                return out if many else out[0]
 
             saved.append((namespace, name, solver))
             namespace[name] = marked_solver
@@ -130,6 +132,10 @@ def one_step(module: torch.nn.Module, blocks: dict[int, int]) -> Iterator[None]:
                 holder.steps = value
                 for method in ("forward", "step"):  # the class's own methods again
                     vars(holder).pop(method, None)
+
+
+def _values(state: Any) -> tuple[torch.Tensor, ...]:
+    return state if isinstance(state, tuple) else (state,)
 
 
 def _marked_step(step: Any, index: int, steps: int) -> Any:
@@ -254,24 +260,34 @@ def _bind(last: Nodes, values: list[str], outputs: list[str]) -> Nodes:
 
 def _loop(nodes: Nodes, start: Node, end: Node, body: Nodes) -> Nodes:
     """The nodes with one marked step made an ONNX Loop of `steps` trips over it, where
-    the end marker was: the body reads the step's input as its loop-carried value and
+    the end marker was: the body reads the step's inputs as its loop-carried values and
     every other value (the right-hand side, the diagonal, constants) from outside."""
     mark, steps = _attr(end, "mark"), _attr(end, "steps")
     inside = {id(n) for n in body}
     trips, cond = f"compose.trips.{mark}", f"compose.cond.{mark}"
     iteration, carried = f"compose.iteration.{mark}", f"compose.carried.{mark}"
+    nodes_in = [*body, onnx.helper.make_node("Identity", [cond], [carried])]
+    made = {o for n in body for o in n.output}
+    results = []
+    for k, name in enumerate(end.input):  # a value passed through, or twice: a copy
+        if name not in made or name in results:
+            copy = f"compose.out.{mark}.{k}"
+            nodes_in.append(onnx.helper.make_node("Identity", [name], [copy]))
+            name = copy
+        results.append(name)
+
+    def floats(names: list[str]) -> list[onnx.ValueInfoProto]:
+        return [onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None) for n in names]
+
     graph = onnx.helper.make_graph(
-        [*body, onnx.helper.make_node("Identity", [cond], [carried])],
+        nodes_in,
         f"step{mark}",
         [
             onnx.helper.make_tensor_value_info(iteration, onnx.TensorProto.INT64, []),
             onnx.helper.make_tensor_value_info(cond, onnx.TensorProto.BOOL, []),
-            onnx.helper.make_tensor_value_info(start.output[0], onnx.TensorProto.FLOAT, None),
+            *floats(list(start.output)),
         ],
-        [
-            onnx.helper.make_tensor_value_info(carried, onnx.TensorProto.BOOL, []),
-            onnx.helper.make_tensor_value_info(end.input[0], onnx.TensorProto.FLOAT, None),
-        ],
+        [onnx.helper.make_tensor_value_info(carried, onnx.TensorProto.BOOL, []), *floats(results)],
     )
     count = onnx.helper.make_node(
         "Constant",
@@ -281,8 +297,8 @@ def _loop(nodes: Nodes, start: Node, end: Node, body: Nodes) -> Nodes:
     )
     loop = onnx.helper.make_node(
         "Loop",
-        [trips, "", start.input[0]],
-        [end.output[0]],
+        [trips, "", *start.input],
+        list(end.output),
         name=f"/compose/loop{mark}",
         body=graph,
     )

@@ -81,3 +81,12 @@ def test_compile_depth_benchmark_runs(tmp_path):
     assert [r["exit"] for r in data["depth"]["heat_1d steps"]] == [0, 0]
     assert data["depth"]["jacobi iterations x 2"][0]["exit"] == 0
     assert png.stat().st_size > 0
+
+
+def test_eager_overhead_benchmark_runs(tmp_path):
+    out = tmp_path / "eager.json"
+    _benchmark("-m", "benchmarks.eager_overhead", "--quick", "--out", str(out))
+    rows = json.loads(out.read_text())
+    assert [r["spec"] for r in rows] == ["classic/heat_1d.pde", "classic/heat_2d.pde"]
+    for row in rows:
+        assert row["torch ms"] > 0 and row["onnxruntime ms"] > 0 and row["steps"] > 0
