@@ -26,7 +26,7 @@ import torch
 
 from pde2net import ir
 from pde2net.schemes import update as up
-from pde2net.schemes.base import LOOP_MIN
+from pde2net.schemes.base import COMPOSE_MIN, LOOP_MIN
 
 DOMAIN = "pde2net.compose"
 Node = onnx.NodeProto
@@ -39,7 +39,7 @@ def composable(block: ir.Block, update: up.Update | None) -> bool:
     update is one loop of `steps` over the states (or a reversible step the generated
     class loops `steps` times over the states it carries), and no step has weights of
     its own."""
-    if update is None or block.steps < LOOP_MIN:
+    if update is None or block.steps < COMPOSE_MIN:
         return False
     if any(isinstance(v, tuple) for v in update.numbers.values()):
         return False  # per-step numbers (a FED cycle's step sizes)

@@ -71,10 +71,8 @@ class Implicit(LinearSolveScheme):
     )
 
     def looped_counts(self, block: Block) -> tuple[str, ...]:
-        """Jacobi and fixed-point iterations carry one state: an ONNX Loop (CG's four
-        tensors are unrolled)."""
-        solver, iterations = block.scheme.args["solver"], int(block.scheme.args["iterations"])
-        return ("iterations",) if solver != "cg" and iterations >= LOOP_MIN else ()
+        """The solver's iterations: an ONNX Loop from LOOP_MIN on."""
+        return ("iterations",) if int(block.scheme.args["iterations"]) >= LOOP_MIN else ()
 
     def validate(self, block: Block) -> None:
         super().validate(block)

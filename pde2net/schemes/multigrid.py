@@ -21,7 +21,7 @@ from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
 from pde2net.schemes import register
 from pde2net.schemes import update as up
-from pde2net.schemes.base import LinearSolveScheme, steps_arg, value
+from pde2net.schemes.base import LOOP_MIN, LinearSolveScheme, steps_arg, value
 from pde2net.schemes.common import num
 from pde2net.schemes.implicit import (
     FrozenPieces,
@@ -113,6 +113,10 @@ class Multigrid(LinearSolveScheme):
 
     def size_factor(self, block: Block) -> int:
         return 2 ** (int(block.scheme.args["levels"]) - 1)
+
+    def looped_counts(self, block: Block) -> tuple[str, ...]:
+        """The cycles of a time step: an ONNX Loop from LOOP_MIN on."""
+        return ("cycles",) if int(block.scheme.args["cycles"]) >= LOOP_MIN else ()
 
     def repeat_factor(self, block: Block) -> int:
         """A W-cycle visits level l 2^l times, 2^L - 1 visits in all against the V-cycle's

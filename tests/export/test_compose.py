@@ -42,7 +42,7 @@ pde heat {
 }
 network jacobi {
     input image(2, 6, 5)
-    heat by implicit(tau = 0.5, solver = SOLVER, iterations = 12, steps = 4)
+    heat by implicit(tau = 0.5, solver = SOLVER, iterations = ITERATIONS, steps = 4)
     output identity
 }
 """
@@ -63,11 +63,21 @@ def _run(model: bytes, x: np.ndarray) -> np.ndarray:
         ((SPECS / "classic" / "heat_1d.pde").read_text(), {"steps": "40"}, {1: 40}),
         ((SPECS / "classic" / "wave_2d.pde").read_text(), {}, {1: 100}),  # two slots
         (SHARED, {}, {1: 6}),  # the per-step weights of block 2 are traced
-        (JACOBI.replace("SOLVER", "jacobi"), {}, {1: 4}),  # 12 iterations in each of 4 steps
-        (JACOBI.replace("SOLVER", "fixed_point"), {}, {1: 4}),
-        (JACOBI.replace("SOLVER", "cg"), {}, {1: 4}),  # CG's iterations are traced
+        (
+            JACOBI.replace("SOLVER", "jacobi").replace("ITERATIONS", "40"),
+            {},
+            {1: 4},
+        ),  # a Loop a step
+        (JACOBI.replace("SOLVER", "jacobi").replace("ITERATIONS", "12"), {}, {1: 4}),  # copies
+        (JACOBI.replace("SOLVER", "fixed_point").replace("ITERATIONS", "40"), {}, {1: 4}),
+        (
+            JACOBI.replace("SOLVER", "cg").replace("ITERATIONS", "40"),
+            {},
+            {1: 4},
+        ),  # four carried values
+        (JACOBI.replace("SOLVER", "cg").replace("ITERATIONS", "3"), {}, {1: 4}),
     ],
-    ids=["heat_1d", "wave_2d", "shared", "jacobi", "fixed_point", "cg"],
+    ids=["heat_1d", "wave_2d", "shared", "jacobi", "jacobi-12", "fixed_point", "cg", "cg-3"],
 )
 def test_composed_steps_give_the_traced_graph(text, overrides, composed):
     compiled = _compiled(text, overrides)
@@ -95,6 +105,8 @@ def test_composed_steps_give_the_traced_graph(text, overrides, composed):
     # depend on its input (computed once, not once per step)
     assert ops(built.graph) <= ops(traced.graph)
     assert sum(ops(built.graph).values()) >= 0.9 * sum(ops(traced.graph).values())
+    looped = any(n.op_type == "Loop" for n in built.graph.node)
+    assert looped == ("iterations = 40" in text)  # from LOOP_MIN (32) on; fewer are copies
     assert all(n.domain != DOMAIN for n in built.graph.node)
     assert all(o.domain != DOMAIN for o in built.opset_import)
     assert [i.name for i in built.graph.initializer] == [i.name for i in traced.graph.initializer]
@@ -120,7 +132,7 @@ pde diffusion(c) {
 network learned {
     input image(2, 8, 8)
     conv(3x3, 2 -> 3)
-    diffusion(3) by implicit(tau = 0.5, solver = jacobi, iterations = 20, steps = 2)
+    diffusion(3) by implicit(tau = 0.5, solver = jacobi, iterations = 40, steps = 2)
     globalavgpool
     output linear(3 -> 2)
 }
