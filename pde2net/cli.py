@@ -310,6 +310,13 @@ def check(
     sys.exit(EXIT_UNSTABLE if failed else 0)
 
 
+def _perturbed(checked: Any) -> Any:
+    """certify's perturbed export of the module compile builds (`certify.perturbed`)."""
+    from pde2net.export.certify import perturbed
+
+    return perturbed(checked)
+
+
 @main.command(name="compile")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "out_dir", default=".", show_default=True, help="Output directory.")
@@ -360,45 +367,50 @@ def compile_command(
 
             return check_spec(spec, overrides, budget=True)
 
-        with overlap.in_child(check) as pending:  # checked there while torch loads here
+        # checked in a child while torch loads here; the child then does certify's
+        # perturbed export (certify.remember) while this process does the real one
+        with overlap.in_child(check, then=_perturbed) as pending:
             import onnxruntime  # noqa: F401
             import torch  # noqa: F401
 
             checked = pending.result()
-        if checked is None:  # no child, or a mistake in the spec: say it from here
-            checked = _run(check, spec, overrides)
-        report = checked.report
-        if report["verdict"] == "violated" and not allow_unstable:
-            if as_json:
-                click.echo(json.dumps(report, indent=2, ensure_ascii=False))
-            else:
-                from pde2net.reporting import print_report
+            if checked is None:  # no child, or a mistake in the spec: say it from here
+                checked = _run(check, spec, overrides)
+            report = checked.report
+            if report["verdict"] == "violated" and not allow_unstable:
+                if as_json:
+                    click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+                else:
+                    from pde2net.reporting import print_report
 
-                print_report(report, err=True)
-            click.echo(
-                f"{spec}: error: a stability condition is violated; nothing was written "
-                "(pass --allow-unstable to write it anyway)",
-                err=True,
-            )
-            sys.exit(EXIT_UNSTABLE)
-        from pde2net.pipeline import build_outputs
+                    print_report(report, err=True)
+                click.echo(
+                    f"{spec}: error: a stability condition is violated; nothing was written "
+                    "(pass --allow-unstable to write it anyway)",
+                    err=True,
+                )
+                sys.exit(EXIT_UNSTABLE)
+            from pde2net.pipeline import build_outputs
 
-        calibration = _calibration(calibration_path, checked.network)
-        outputs, report = build_outputs(checked, quantize, calibration)
-        from pde2net.export.files import write_atomically
+            calibration = _calibration(calibration_path, checked.network)
+            outputs, report = build_outputs(checked, quantize, calibration, pending.later)
+            from pde2net.export.files import write_atomically
 
-        target = Path(out_dir)
-        name = checked.network.name
-        if target.exists() and not target.is_dir():
-            click.echo(f"error: -o {out_dir}: not a directory; nothing was written", err=True)
-            sys.exit(EXIT_SPEC)
-        try:
-            write_atomically({target / f"{name}{suffix}": data for suffix, data in outputs.items()})
-        except OSError as err:
-            click.echo(
-                f"error: cannot write to {out_dir}: {err.strerror}; nothing was written", err=True
-            )
-            sys.exit(EXIT_IO)
+            target = Path(out_dir)
+            name = checked.network.name
+            if target.exists() and not target.is_dir():
+                click.echo(f"error: -o {out_dir}: not a directory; nothing was written", err=True)
+                sys.exit(EXIT_SPEC)
+            try:
+                write_atomically(
+                    {target / f"{name}{suffix}": data for suffix, data in outputs.items()}
+                )
+            except OSError as err:
+                click.echo(
+                    f"error: cannot write to {out_dir}: {err.strerror}; nothing was written",
+                    err=True,
+                )
+                sys.exit(EXIT_IO)
     except SystemExit:
         raise
     except Exception as err:

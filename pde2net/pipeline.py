@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pde2net.api import Checked, Compiled, compile_checked, preflight
@@ -76,13 +77,17 @@ def export_compiled(compiled: Compiled) -> tuple[bytes, dict[str, Any]]:
 
 
 def build_outputs(
-    checked: Checked, quantize: str | None = None, calibration: np.ndarray | None = None
+    checked: Checked,
+    quantize: str | None = None,
+    calibration: np.ndarray | None = None,
+    moved: Callable[[], dict[str, bytes] | None] | None = None,
 ) -> tuple[dict[str, bytes], dict[str, Any]]:
     """The three output files' bytes, keyed by suffix, and the final report.
 
     The ONNX model is verified in onnxruntime before anything is returned, so a failing
     export raises instead of producing files. `quantize="int8"` adds `.int8.onnx`,
     calibrated on `calibration` (inputs (N, C, …); default: standard-normal inputs).
+    `moved`: certify's perturbed export, where it ran beside this (`certify.perturbed`).
     """
     import onnx
 
@@ -91,7 +96,7 @@ def build_outputs(
     preflight(checked.network)  # the compile budgets, before anything is built
     compiled = compile_checked(checked)
     model, record = export_compiled(compiled)
-    certify.remember(compiled, onnx.load_from_string(model))  # certify need not recompile
+    certify.remember(compiled, onnx.load_from_string(model), moved)  # no recompile later
     report = dict(compiled.report)
     report["onnx"] = record
     outputs = {".py": compiled.source.encode(), ".onnx": model}

@@ -43,6 +43,29 @@ def test_the_result_is_computed_in_the_child_and_comes_back():
     assert got["value"]["pid"] != got["parent"]
 
 
+def test_the_follow_up_runs_in_the_child_on_the_first_value():
+    got = _child_script(
+        """
+        with overlap.in_child(lambda: 6, then=lambda v: {"pid": os.getpid(), "v": v * 7}) as p:
+            first, second = p.result(), p.later()
+        print(json.dumps({"parent": os.getpid(), "first": first, "second": second}))
+        """
+    )
+    assert (got["first"], got["second"]["v"]) == (6, 42)
+    assert got["second"]["pid"] != got["parent"]
+
+
+def test_a_failing_follow_up_is_none_after_a_good_first_value():
+    got = _child_script(
+        """
+        with overlap.in_child(lambda: 1, then=lambda v: 1 / 0) as p:
+            first, second = p.result(), p.later()
+        print(json.dumps({"first": first, "second": second}))
+        """
+    )
+    assert got == {"first": 1, "second": None}
+
+
 def test_a_failure_in_the_child_is_none_and_its_output_is_silenced():
     got = _child_script(
         """
@@ -132,3 +155,23 @@ def test_compile_says_the_same_with_and_without_it(tmp_path, text):
         assert report_on == report_off
     else:
         assert "spec.pde:" in err_on and out_on == out_off
+
+
+def test_certify_reference_is_the_same_when_the_child_exports_it(tmp_path):
+    """compile caches certify's reference (certify.remember); with the overlap, the child
+    does the perturbed export that finds the pinned initializers. Same entry, byte for
+    byte, as compile alone derives."""
+    spec = SPECS / "experiments" / "learned_diffusion_1d_euler.pde"
+    entries = []
+    for flag in ("1", "0"):
+        cache = tmp_path / f"cache{flag}"
+        env = {**os.environ, "PDE2NET_OVERLAP": flag, "XDG_CACHE_HOME": str(cache)}
+        env.pop("PDE2NET_CACHE", None)
+        done = subprocess.run(
+            [sys.executable, "-m", "pde2net", "compile", str(spec), "-o", str(tmp_path / flag)],
+            capture_output=True, text=True, timeout=300, env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        (entry,) = (cache / "pde2net").glob("reference-*.onnx")
+        entries.append((entry.name, entry.read_bytes()))
+    assert entries[0] == entries[1]

@@ -18,9 +18,11 @@ the lower bounds break it, and *undecided* in between. The recipe compile also e
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ SPEC_KEY = "pde2net.spec"  # the embedded spec certify recompiles
 SPEC_FORMAT = 1
 MAX_SPEC_BYTES = 1 << 22  # the embedded spec entry (source and --set values), as JSON
 MAX_OVERRIDES = 256
+Digests = dict[str, bytes]  # initializer name -> SHA-256 of its serialization
 ITERATIONS = 1000  # at most; power iteration stops once the estimate settles (operator_norm)
 EXIT_CERTIFIED, EXIT_VIOLATED, EXIT_UNDECIDED = 0, 1, 4
 EXIT_UNREADABLE, EXIT_REFUSED = 2, 5
@@ -362,23 +365,29 @@ def _reference(entry: dict[str, Any], model: onnx.ModelProto) -> references.Refe
     return _derive(key, *_recompile(entry, budget))
 
 
-def _derive(key: str, compiled: Any, graph: onnx.ModelProto) -> references.Reference:
+def _derive(
+    key: str, compiled: Any, graph: onnx.ModelProto, moved: Digests | None = None
+) -> references.Reference:
     """The reference of `graph`, exported from `compiled` (whose weights `_pinned`
-    perturbs), cached under `key`."""
+    perturbs unless `moved` says what that export gives), cached under `key`."""
     derived = recipe(compiled, graph)  # before _pinned perturbs the module's weights
-    result = references.Reference(graph, _pinned(compiled, graph), derived)
+    result = references.Reference(graph, _pinned(compiled, graph, moved), derived)
     references.store(key, result.graph, result.pinned, result.recipe)
     return result
 
 
-def remember(compiled: Any, model: onnx.ModelProto) -> None:
+def remember(
+    compiled: Any, model: onnx.ModelProto, moved: Callable[[], Digests | None] | None = None
+) -> None:
     """Cache the reference of a model `compile` has just exported, so that the first
     certify of it skips the recompile. Only for compile's own fresh module (seed 0): that
     is the module a recompile builds, and `model` the graph its export gives (the same
     `export_graph`), so the entry is exactly what certify would derive. The pinned
     initializers are found as certify finds them, on a copy of the module: by a second
     export, so for graphs of over REMEMBER_NODES nodes with learned parameters (a deep
-    unrolled network, whose export takes seconds) compile leaves this to certify."""
+    unrolled network, whose export takes seconds) compile leaves this to certify.
+    `moved`, where compile ran it beside this process, gives that export's initializers
+    (`perturbed`; None: do it here)."""
     import copy
 
     if len(model.graph.node) > REMEMBER_NODES and any(True for _ in compiled.module.parameters()):
@@ -390,9 +399,31 @@ def remember(compiled: Any, model: onnx.ModelProto) -> None:
     graph = onnx.ModelProto()
     graph.CopyFrom(model)
     del graph.metadata_props[:]
+    digests = moved() if moved is not None else None
+    if digests is not None:
+        _derive(key, compiled, graph, digests)
+        return
     scratch = copy.copy(compiled)
     scratch.module = copy.deepcopy(compiled.module)
     _derive(key, scratch, graph)
+
+
+def perturbed(checked: Any) -> Digests | None:
+    """What `_pinned` compares a reference with, for compile's fresh module (seed 0, as
+    `build_outputs` builds it) of `checked`: the initializers its export gives with every
+    learned tensor perturbed, as digests by name. compile runs this in the child that
+    checked the spec (pde2net/overlap.py), beside its own export. None where the network
+    has no parameters (`_pinned` needs no export then)."""
+    if not checked.report.get("parameters"):
+        return None
+    from pde2net.api import compile_checked
+    from pde2net.pipeline import export_graph, preflight
+
+    preflight(checked.network)
+    compiled = compile_checked(checked)
+    if not _perturb(compiled.module):
+        return None
+    return _digests(export_graph(compiled, metadata=False))
 
 
 def _recompile(entry: dict[str, Any], budget: dict[str, int]) -> tuple[Any, onnx.ModelProto]:
@@ -418,18 +449,32 @@ def _recompile(entry: dict[str, Any], budget: dict[str, int]) -> tuple[Any, onnx
     return compiled, export_graph(compiled, metadata=False)
 
 
-def _pinned(compiled: Any, reference: onnx.ModelProto) -> set[str]:
+def _pinned(compiled: Any, reference: onnx.ModelProto, moved: Digests | None = None) -> set[str]:
     """The initializers whose values do not depend on learned state: the reference is
     exported again with every parameter (and every batch-norm running statistic)
     perturbed, and what stays bit for bit the same is a constant of the spec (a stencil,
     a step size, an index), which the file must hold unchanged. An initializer that is a
-    parameter itself (`block1.K.0`) is learned by definition."""
-    import torch
-
+    parameter itself (`block1.K.0`) is learned by definition. `moved`: that export's
+    initializers, where it was done elsewhere (`perturbed`)."""
     from pde2net.pipeline import export_graph
 
-    module = compiled.module
-    learned = {name for name, _ in module.named_parameters()}
+    learned = {name for name, _ in compiled.module.named_parameters()}
+    if moved is None:
+        if not _perturb(compiled.module):  # nothing learned: all constants of the spec
+            return {init.name for init in reference.graph.initializer}
+        moved = _digests(export_graph(compiled, metadata=False))
+    return {
+        init.name
+        for init in reference.graph.initializer
+        if init.name not in learned and moved.get(init.name) == _digest(init)
+    }
+
+
+def _perturb(module: Any) -> bool:
+    """Every parameter and batch-norm running statistic of `module` scaled and shifted
+    by seeded noise, in place; whether there was any."""
+    import torch
+
     generator = torch.Generator().manual_seed(1)
     with torch.no_grad():
         tensors = list(module.parameters())
@@ -439,19 +484,15 @@ def _pinned(compiled: Any, reference: onnx.ModelProto) -> set[str]:
         for tensor in tensors:  # positive factors: a running variance stays positive
             noise = torch.rand(tensor.shape, generator=generator, dtype=tensor.dtype)
             tensor.mul_(noise.add_(1.5)).add_(noise)
-    if not tensors:  # nothing learned: every initializer is a constant of the spec
-        return {init.name for init in reference.graph.initializer}
-    moved = {i.name: i for i in export_graph(compiled, metadata=False).graph.initializer}
-    pinned = set()
-    for init in reference.graph.initializer:
-        other = moved.get(init.name)
-        if init.name in learned or other is None:
-            continue
-        if other.raw_data == init.raw_data and other.SerializeToString(
-            deterministic=True
-        ) == init.SerializeToString(deterministic=True):
-            pinned.add(init.name)
-    return pinned
+    return bool(tensors)
+
+
+def _digest(init: onnx.TensorProto) -> bytes:
+    return hashlib.sha256(init.SerializeToString(deterministic=True)).digest()
+
+
+def _digests(model: onnx.ModelProto) -> Digests:
+    return {init.name: _digest(init) for init in model.graph.initializer}
 
 
 def _node_text(node: onnx.NodeProto) -> str:

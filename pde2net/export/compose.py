@@ -159,7 +159,8 @@ def compose_steps(model: onnx.ModelProto) -> onnx.ModelProto:
         ends = {_attr(n, "mark"): n for n in nodes if _is(n, "StepOut")}
         if not starts:
             break
-        for mark, start in starts.items():
+        for mark in ends:  # the first step to end is the innermost, in trace order
+            start = starts[mark]
             body = _body(nodes, start, ends[mark])
             if not any(n.domain == DOMAIN for n in body):  # innermost
                 looped = mark >= SOLVER_MARKS and _attr(start, "steps") >= LOOP_MIN
@@ -228,7 +229,10 @@ def _expand(nodes: Nodes, start: Node, end: Node, body: Nodes) -> Nodes:
         out.extend(_bind(copies, current, list(end.output)))
     inputs = dict(zip(first, start.input, strict=True))
     for node in out:  # in Loop bodies too
-        _rename(node, "", inputs)
+        if node.attribute and any(a.type == onnx.AttributeProto.GRAPH for a in node.attribute):
+            _rename(node, "", inputs)
+        elif any(name in inputs for name in node.input):
+            node.input[:] = [inputs.get(name, name) for name in node.input]
     return out
 
 
