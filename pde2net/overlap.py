@@ -106,6 +106,8 @@ def in_child(
                 found = [(str(w.message), w.category, w.filename, w.lineno) for w in caught]
                 _send(pipe, (value, found))
                 if then is not None:
+                    with contextlib.suppress(OSError):
+                        os.nice(10)  # optional work: the parent's comes first
                     _send(pipe, then(value))
         finally:  # any failure: the parent does the work itself
             os._exit(0)
