@@ -43,7 +43,7 @@ def measure(quick: bool = False) -> list[dict[str, Any]]:
     from pde2net.pipeline import composed_blocks
 
     torch.set_num_threads(1)
-    exporting = torch.onnx.is_in_onnx_export
+    tracing = torch.jit.is_tracing
     rows = []
     for name in SPECS[:2] if quick else SPECS:
         compiled = compile_checked(check_spec(ROOT / "specs" / name))
@@ -63,12 +63,12 @@ def measure(quick: bool = False) -> list[dict[str, Any]]:
                 module(x)
 
         def sliced(module=module, x=x) -> None:
-            torch.onnx.is_in_onnx_export = lambda: True  # the export's pad, run in torch
+            torch.jit.is_tracing = lambda: True  # the export's pad, run in torch
             try:
                 with torch.no_grad():
                     module(x)
             finally:
-                torch.onnx.is_in_onnx_export = exporting
+                torch.jit.is_tracing = tracing
 
         def onnxruntime(session=session, feed=feed) -> None:
             session.run(None, feed)

@@ -136,9 +136,9 @@ def _take(x: torch.Tensor, axis: int, start: int | None, stop: int | None) -> to
 def pad(u: torch.Tensor, pads: tuple[int, ...], mode: str, value: float = 0.0) -> torch.Tensor:
     """Ghost cells by the boundary rule, pads ordered as F.pad's (last axis first);
     "constant" holds them at `value` (zero, or dirichlet's b). One F.pad when run (the
-    per-call overhead of small inputs); exported, slices and concatenation, which become
-    a handful of plain ONNX nodes. Both copy the same values."""
-    if not torch.onnx.is_in_onnx_export():
+    per-call overhead of small inputs); traced (the ONNX export), slices and
+    concatenation, which become a handful of plain ONNX nodes. Both copy the same values."""
+    if not torch.jit.is_tracing():
         return F.pad(u, pads, mode, value) if mode == "constant" else F.pad(u, pads, mode)
     for axis in range(len(pads) // 2):
         lo, hi = pads[2 * axis], pads[2 * axis + 1]
