@@ -135,23 +135,15 @@ def _take(x: torch.Tensor, axis: int, start: int | None, stop: int | None) -> to
 
 def pad(u: torch.Tensor, pads: tuple[int, ...], mode: str, value: float = 0.0) -> torch.Tensor:
     """Ghost cells by the boundary rule, pads ordered as F.pad's (last axis first);
-    "constant" holds them at `value` (zero, or dirichlet's b). One F.pad when run (the
-    per-call overhead of small inputs); traced (the ONNX export), slices and
-    concatenation, which become a handful of plain ONNX nodes. Both copy the same values."""
-    if not torch.jit.is_tracing():
+    "constant" holds them at `value` (zero, or dirichlet's b). One F.pad, which exports
+    as one ONNX Pad; circular ghost cells are traced (the ONNX export) as slices and
+    concatenation, as opset 18 has no wrapping Pad. Both copy the same values."""
+    if mode != "circular" or not torch.jit.is_tracing():
         return F.pad(u, pads, mode, value) if mode == "constant" else F.pad(u, pads, mode)
     for axis in range(len(pads) // 2):
         lo, hi = pads[2 * axis], pads[2 * axis + 1]
-        if not (lo or hi):
-            continue
-        if mode == "replicate":
-            left, right = [_take(u, axis, 0, 1)] * lo, [_take(u, axis, -1, None)] * hi
-        elif mode == "circular":
-            left = [_take(u, axis, -lo, None)] if lo else []
-            right = [_take(u, axis, None, hi)] if hi else []
-        else:
-            held = torch.full_like(_take(u, axis, 0, 1), value)
-            left, right = [held] * lo, [held] * hi
+        left = [_take(u, axis, -lo, None)] if lo else []
+        right = [_take(u, axis, None, hi)] if hi else []
         u = torch.cat([*left, u, *right], -1 - axis)
     return u
 

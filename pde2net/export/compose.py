@@ -149,16 +149,13 @@ def _marked_step(step: Any, index: int, steps: int) -> Any:
 
 def compose_steps(model: onnx.ModelProto) -> onnx.ModelProto:
     """Expand every marked step into its `steps` copies and drop the markers; nested
-    marks (a solver's iterations inside a block's step) from the inside out."""
+    marks (a solver's iterations inside a block's step) from the inside out. Then, in
+    every export, equal nodes are merged (`_merge_equal`)."""
     graph = model.graph
-    if not any(n.domain == DOMAIN for n in graph.node):
-        return model
-    while True:
+    while any(n.domain == DOMAIN for n in graph.node):
         nodes = list(graph.node)
         starts = {_attr(n, "mark"): n for n in nodes if _is(n, "StepIn")}
         ends = {_attr(n, "mark"): n for n in nodes if _is(n, "StepOut")}
-        if not starts:
-            break
         for mark in ends:  # the first step to end is the innermost, in trace order
             start = starts[mark]
             body = _body(nodes, start, ends[mark])
