@@ -85,12 +85,16 @@ def measure(quick: bool = False) -> list[dict[str, Any]]:
         namespace = vars(sys.modules[type(module).__module__])
 
         def sliced(module=module, x=x, namespace=namespace) -> None:
-            generated, namespace["pad"] = namespace["pad"], sliced_pad
+            generated = namespace.get("pad")  # None: no ghost cells (convolutions pad)
+            namespace["pad"] = sliced_pad if generated is not None else None
             try:
                 with torch.no_grad():
                     module(x)
             finally:
-                namespace["pad"] = generated
+                if generated is None:
+                    del namespace["pad"]
+                else:
+                    namespace["pad"] = generated
 
         def onnxruntime(session=session, feed=feed) -> None:
             session.run(None, feed)
