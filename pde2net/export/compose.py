@@ -78,8 +78,8 @@ def _marked(kind: str, mark: int, steps: int, *xs: torch.Tensor) -> tuple[torch.
     return _Mark.apply(kind, mark, steps, *xs)
 
 
-# runtime helpers of one state whose iterations repeat one step (the count their last
-# argument): the position of the state among their arguments
+# runtime helpers whose iterations repeat one step (the count their last argument): the
+# position among their arguments of the state, a tensor or a tuple of them (`repeat`)
 SOLVERS = {"jacobi": 2, "fixed_point": 2, "repeat": 1}
 
 
@@ -179,7 +179,8 @@ def _merge_equal(nodes: Nodes, kept: set[str]) -> Nodes:
     """The nodes with each computation done once: a node with the operator, attributes
     and inputs of one before it is dropped and its readers read that one's outputs.
     (A step's first copy can compute what the work before the step computed on the same
-    value, a leapfrog start's f(u); tracing every step merges those too.)"""
+    value, a leapfrog start's f(u); and the exporter computes a ghost-cell Pad's pads
+    vector again at every step.)"""
     seen: dict[tuple, Node] = {}
     renamed: dict[str, str] = {}
     out: Nodes = []
