@@ -394,23 +394,21 @@ def compile_command(
 
             calibration = _calibration(calibration_path, checked.network)
             outputs, report = build_outputs(checked, quantize, calibration, pending.later)
-            from pde2net.export.files import write_atomically
+        from pde2net.export.files import write_atomically
 
-            target = Path(out_dir)
-            name = checked.network.name
-            if target.exists() and not target.is_dir():
-                click.echo(f"error: -o {out_dir}: not a directory; nothing was written", err=True)
-                sys.exit(EXIT_SPEC)
-            try:
-                write_atomically(
-                    {target / f"{name}{suffix}": data for suffix, data in outputs.items()}
-                )
-            except OSError as err:
-                click.echo(
-                    f"error: cannot write to {out_dir}: {err.strerror}; nothing was written",
-                    err=True,
-                )
-                sys.exit(EXIT_IO)
+        target = Path(out_dir)
+        name = checked.network.name
+        if target.exists() and not target.is_dir():
+            click.echo(f"error: -o {out_dir}: not a directory; nothing was written", err=True)
+            sys.exit(EXIT_SPEC)
+        try:
+            write_atomically({target / f"{name}{suffix}": data for suffix, data in outputs.items()})
+        except OSError as err:
+            click.echo(
+                f"error: cannot write to {out_dir}: {err.strerror}; nothing was written",
+                err=True,
+            )
+            sys.exit(EXIT_IO)
     except SystemExit:
         raise
     except Exception as err:

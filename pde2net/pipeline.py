@@ -42,17 +42,16 @@ def composed_blocks(compiled: Compiled) -> dict[int, int]:
     graph: those whose analysed update repeats one step (`export.compose.composable`)
     and whose generated class holds its step count as `steps` (and, where the step is
     reversible, the step as `step`, its inverse as `unstep`)."""
-    from pde2net.export.compose import composable
+    from pde2net.export.compose import composable, stepped
 
     chosen = {}
     for block in compiled.network.blocks:
         holder = getattr(compiled.module, f"block{block.index}", None)
         update = compiled.checked.analysis.block(block.index).update
-        stepped = all(callable(getattr(holder, m, None)) for m in ("step", "unstep"))
         if (
             composable(block, update)
             and getattr(holder, "steps", None) == block.steps
-            and stepped == (update.reversible is not None)  # `one_step` marks `step` then
+            and stepped(holder) == (update.reversible is not None)  # `one_step` marks `step`
         ):
             chosen[block.index] = block.steps
     return chosen

@@ -96,7 +96,7 @@ def one_step(module: torch.nn.Module, blocks: dict[int, int]) -> Iterator[None]:
             holder = getattr(module, f"block{index}")
             saved.append((holder, "steps", holder.steps))
             holder.steps = 1
-            if all(callable(getattr(holder, m, None)) for m in ("step", "unstep")):
+            if stepped(holder):
                 holder.step = _marked_step(holder.step, index, steps)
                 continue
 
@@ -132,6 +132,12 @@ def one_step(module: torch.nn.Module, blocks: dict[int, int]) -> Iterator[None]:
                 holder.steps = value
                 for method in ("forward", "step"):  # the class's own methods again
                     vars(holder).pop(method, None)
+
+
+def stepped(holder: Any) -> bool:
+    """Whether a generated block class runs its steps through `step` (and `unstep`, its
+    inverse): a reversible one, whose `step` `one_step` marks instead of `forward`."""
+    return all(callable(getattr(holder, m, None)) for m in ("step", "unstep"))
 
 
 def _values(state: Any) -> tuple[torch.Tensor, ...]:
@@ -227,10 +233,7 @@ def _expand(nodes: Nodes, start: Node, end: Node, body: Nodes) -> Nodes:
         out.extend(_bind(copies, current, list(end.output)))
     inputs = dict(zip(first, start.input, strict=True))
     for node in out:  # in Loop bodies too
-        if node.attribute and any(a.type == onnx.AttributeProto.GRAPH for a in node.attribute):
-            _rename(node, "", inputs)
-        elif any(name in inputs for name in node.input):
-            node.input[:] = [inputs.get(name, name) for name in node.input]
+        _rename(node, "", inputs)
     return out
 
 

@@ -27,7 +27,7 @@ CYCLES = ArgSpec("cycles", "posint", 1)
 # and copied; a solver of at least LOOP_MIN iterations becomes an ONNX Loop, fewer are
 # copies of one traced iteration (a Loop costs onnxruntime about 2 µs an iteration and
 # more a call: 1.28x the unrolled time for 16 Jacobi iterations on 256 points, 1.11x
-# for 32, benchmarks/compile_depth.py; it pays where the unrolled graph grows large)
+# for 32, docs/design.md; it pays where the unrolled graph grows large)
 COMPOSE_MIN = 4
 LOOP_MIN = 32
 
