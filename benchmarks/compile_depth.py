@@ -102,13 +102,13 @@ def onnx_speed(quick: bool = False) -> list[dict[str, Any]]:
         compiled = compile_checked(check_spec(spec))
         chosen = composed_blocks(compiled)
         with torch_threads(1):
-            written = export_bytes(compiled.module, compiled.network, chosen)
+            written = export_bytes(compiled.module, compiled.plan, chosen)
             looped = any(n.op_type == "Loop" for n in onnx.load_from_string(written).graph.node)
             if not chosen and not looped:
                 continue
             saved, compose.SOLVERS = compose.SOLVERS, {}
             try:
-                traced = export_bytes(compiled.module, compiled.network, {})
+                traced = export_bytes(compiled.module, compiled.plan, {})
             finally:
                 compose.SOLVERS = saved
         options = ort.SessionOptions()

@@ -69,7 +69,7 @@ def measure(quick: bool = False) -> list[dict[str, Any]]:
         compiled = compile_checked(check_spec(ROOT / "specs" / name))
         module = compiled.module.eval()
         with torch_threads(1):
-            model = export_bytes(module, compiled.network, composed_blocks(compiled))
+            model = export_bytes(module, compiled.plan, composed_blocks(compiled))
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])

@@ -71,8 +71,8 @@ def run(quick: bool, threads: int = 2, epochs: int = 3) -> dict[str, Any]:
     compiled = pde2net.compile_file(str(SPEC))
     result: dict[str, Any] = {"spec": str(SPEC.relative_to(ROOT))}
     if quick:
-        calibration = calibration_inputs(compiled.network, 16, seed=2)
-        test_x, test_y = calibration_inputs(compiled.network, 32, seed=3), None
+        calibration = calibration_inputs(compiled.plan, 16, seed=2)
+        test_x, test_y = calibration_inputs(compiled.plan, 32, seed=3), None
         result["data"] = "random weights, standard-normal inputs (--quick)"
     else:
         train_x, test_x, train_y, test_y = digits_32()

@@ -122,27 +122,25 @@ def _child(spec: str, compile_too: bool) -> dict[str, float]:
     import torch  # noqa: F401
 
     mark("import torch, onnx, onnxruntime")
-    from pde2net.codegen.generate import generate
     from pde2net.export import certify
     from pde2net.export.onnx import export_bytes, torch_threads, verify
     from pde2net.export.rewrite import optimize
+    from pde2net.plan import make_plan
 
-    generated = generate(network, checked.analysis)
+    plan = make_plan(checked)
     mark("generate")
-    module = api.build_module(generated.source, generated.class_name)
+    module = api.build_module(plan.source, plan.class_name)
     mark("build module")
-    compiled = api.Compiled(
-        checked, generated.source, generated.class_name, module, generated.weights
-    )
+    compiled = api.Compiled(plan, module, checked)
     with torch_threads(1):  # as pipeline.export_compiled
-        exported = export_bytes(module, network)
+        exported = export_bytes(module, plan)
         mark("export")
         proto = optimize(onnx.load_from_string(exported))
         mark("optimize")
         certify.embed(proto, certify.recipe(compiled, proto))
         model = proto.SerializeToString(deterministic=True)
         mark("certificate")
-        verify(model, module, network)
+        verify(model, module, plan)
         mark("verify")
     return times
 

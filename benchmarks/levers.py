@@ -165,7 +165,7 @@ def exporter_levers(compiled, quick: bool) -> dict[str, Any]:
             times = []
             for _ in range(2 if quick else 5):
                 start = time.perf_counter()
-                data = export_bytes(compiled.module, compiled.network)
+                data = export_bytes(compiled.module, compiled.plan)
                 times.append(time.perf_counter() - start)
         out[f"torchscript, {threads} thread(s)"] = {
             "median_s": median(times),
@@ -290,7 +290,7 @@ def run(quick: bool, threads: int = 2) -> dict[str, Any]:
     compiled = pde2net.compile_file(str(NETWORKS["parabolic"]))
     compiled.module.eval()
     with torch_threads(1):
-        raw = export_bytes(compiled.module, compiled.network)
+        raw = export_bytes(compiled.module, compiled.plan)
     if quick:  # the smoke test: only pde2net's own rewrites
         return {"rewrites": rewrite_levers(raw, threads, quick)}
     return {

@@ -6,23 +6,19 @@ never imports torch.
 
 from __future__ import annotations
 
-import hashlib
-import sys
-import types
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pde2net import ir
 from pde2net.analysis.analyze import analyze
 from pde2net.analysis.report import Report
+from pde2net.compiled import Compiled, build
+from pde2net.compiled import build_module as build_module  # this module's API too
 from pde2net.lang.errors import SpecError
 from pde2net.lang.lower import lower
 from pde2net.lang.parser import parse
-
-if TYPE_CHECKING:
-    import torch
 
 
 @dataclass
@@ -100,77 +96,14 @@ def check_file(path: str | Path, set: Mapping[str, object] | None = None) -> dic
     return check_spec(path, set).report
 
 
-@dataclass
-class Compiled:
-    """A compiled spec: the generated source and the module built from it."""
-
-    checked: Checked
-    source: str
-    class_name: str
-    module: torch.nn.Module
-    weights: dict[int, dict[str, str]]  # block index -> weight -> module attribute
-    reversible: bool = False
-    # block index -> weight -> attribute of the NormBound modules enforcing its bound
-    bounds: dict[int, dict[str, str]] = field(default_factory=dict)
-
-    @property
-    def report(self) -> dict[str, Any]:
-        return self.checked.report
-
-    @property
-    def network(self) -> ir.Network:
-        return self.checked.network
-
-    @property
-    def name(self) -> str:
-        return self.network.name
-
-
-def build_module(source: str, class_name: str, seed: int = 0) -> torch.nn.Module:
-    """Instantiate the generated class from its source (the one code path to a module).
-
-    The source is pde2net's own output, whose identifiers were validated; spec text is
-    never executed. Weights are initialised from `seed`, so compiles are reproducible.
-    """
-    import torch
-
-    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
-    name = f"pde2net_generated_{class_name}_{digest}"
-    module = sys.modules.get(name)
-    if module is None:
-        module = types.ModuleType(name)
-        module.__file__ = f"<pde2net generated {class_name}>"
-        exec(compile(source, module.__file__, "exec"), module.__dict__)
-        sys.modules[name] = module
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return getattr(module, class_name)()
-
-
 def compile_checked(checked: Checked, reversible: bool = False) -> Compiled:
-    """Generate and build a checked spec, after its numbers were found to fit float32
+    """Plan and build a checked spec, after its numbers were found to fit float32
     (pde2net.lang.float32; a SpecError otherwise, before anything is built). Building
     the module is cheap at any depth; the compile budgets bound the ONNX export
     (pipeline.build_outputs, and the CLI's compile and train, check them)."""
-    from pde2net.codegen.generate import generate
-    from pde2net.lang import float32
+    from pde2net.plan import make_plan
 
-    float32.check(checked.network)
-
-    generated = generate(checked.network, checked.analysis, reversible=reversible)
-    module = build_module(generated.source, generated.class_name)
-    from pde2net.measure import add_measurements
-
-    add_measurements(checked.analysis, checked.network, module)
-    return Compiled(
-        checked,
-        generated.source,
-        generated.class_name,
-        module,
-        generated.weights,
-        reversible,
-        generated.bounds,
-    )
+    return build(make_plan(checked, reversible=reversible), checked)
 
 
 def compile_text(

@@ -362,21 +362,26 @@ def compile_command(
 
         started = time.perf_counter()
 
+        held: dict[str, Any] = {}  # the checked spec, for the child's second job
+
         def check() -> Any:
             from pde2net.api import check_spec
+            from pde2net.plan import make_plan
 
-            return check_spec(spec, overrides, budget=True)
+            held["checked"] = check_spec(spec, overrides, budget=True)
+            return make_plan(held["checked"])
 
-        # checked in a child while torch loads here; the child then does certify's
+        # checked and planned in a child while torch loads here (the plan holds no SymPy
+        # object, so this process never imports SymPy); the child then does certify's
         # perturbed export (certify.remember) while this process does the real one
-        with overlap.in_child(check, then=_perturbed) as pending:
+        with overlap.in_child(check, then=lambda _: _perturbed(held["checked"])) as pending:
             import onnxruntime  # noqa: F401
             import torch  # noqa: F401
 
-            checked = pending.result()
-            if checked is None:  # no child, or a mistake in the spec: say it from here
-                checked = _run(check, spec, overrides)
-            report = checked.report
+            plan = pending.result()
+            if plan is None:  # no child, or a mistake in the spec: say it from here
+                plan = _run(check, spec, overrides)
+            report = plan.report
             if report["verdict"] == "violated" and not allow_unstable:
                 if as_json:
                     click.echo(json.dumps(report, indent=2, ensure_ascii=False))
@@ -392,12 +397,12 @@ def compile_command(
                 sys.exit(EXIT_UNSTABLE)
             from pde2net.pipeline import build_outputs
 
-            calibration = _calibration(calibration_path, checked.network)
-            outputs, report = build_outputs(checked, quantize, calibration, pending.later)
+            calibration = _calibration(calibration_path, plan)
+            outputs, report = build_outputs(plan, quantize, calibration, pending.later)
         from pde2net.export.files import write_atomically
 
         target = Path(out_dir)
-        name = checked.network.name
+        name = plan.name
         if target.exists() and not target.is_dir():
             click.echo(f"error: -o {out_dir}: not a directory; nothing was written", err=True)
             sys.exit(EXIT_SPEC)
@@ -415,7 +420,7 @@ def compile_command(
         from pde2net.export.onnx import VerificationError
 
         if isinstance(err, SpecError):  # found while verifying: the network overflows
-            _fail_spec(err, checked.text if err.loc and err.loc.file == checked.path else None)
+            _fail_spec(err, plan.text if err.loc and err.loc.file == plan.path else None)
         if isinstance(err, VerificationError):
             click.echo(
                 f"{spec}: error: ONNX verification failed: {err}; nothing was written", err=True
@@ -451,7 +456,7 @@ def compile_command(
         )
 
 
-def _calibration(path: str | None, network: Any) -> Any:
+def _calibration(path: str | None, plan: Any) -> Any:
     """The --calibration array, checked against the network's input (exit 2 if wrong)."""
     if path is None:
         return None
@@ -462,8 +467,8 @@ def _calibration(path: str | None, network: Any) -> Any:
     except (OSError, ValueError) as err:
         click.echo(f"{path}: error: cannot read a .npy array: {err}", err=True)
         sys.exit(EXIT_SPEC)
-    shape = tuple(network.input.shape)
-    fixed = shape if not network.spatial_dynamic else shape[:1]
+    shape = tuple(plan.input.shape)
+    fixed = shape if not plan.spatial_dynamic else shape[:1]
     if (
         data.ndim != 1 + len(shape)
         or tuple(data.shape[1 : 1 + len(fixed)]) != fixed

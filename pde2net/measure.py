@@ -11,12 +11,12 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING
 
-from pde2net.analysis.report import Number, Report
+from pde2net.analysis.report import Number
 
 if TYPE_CHECKING:
     import torch
 
-    from pde2net import ir
+    from pde2net.plan import Plan
 
 CYCLES = 10  # V-cycles iterated on the error; the last ones give the asymptotic factor
 
@@ -46,22 +46,23 @@ def vcycle_contraction(block: torch.nn.Module, shape: tuple[int, ...], seed: int
     return max(ratios[-3:])
 
 
-def add_measurements(report: Report, network: ir.Network, module: torch.nn.Module) -> None:
-    """Put the measured V- or W-cycle contraction of each multigrid block into its check."""
-    for block in network.blocks:
-        if block.scheme.name != "multigrid":
+def add_measurements(plan: Plan, module: torch.nn.Module) -> None:
+    """Put the measured V- or W-cycle contraction of each multigrid block into its check
+    of the plan's report."""
+    for block, entry in zip(plan.blocks, plan.report["blocks"], strict=True):
+        if block.cycle is None:
             continue
-        name = f"multigrid {block.scheme.args['cycle']}-cycle"
-        check = next((c for c in report.block(block.index).checks if c.name == name), None)
-        if check is None or "contraction" in check.values:
+        name = f"multigrid {block.cycle}-cycle"
+        check = next((c for c in entry["checks"] if c["name"] == name), None)
+        if check is None or "contraction" in check["values"]:
             continue
         try:
             rho = vcycle_contraction(getattr(module, f"block{block.index}"), block.shape)
         except (AttributeError, RuntimeError):  # no such method: nothing to measure
             continue
-        check.values["contraction"] = Number.estimate(rho)
-        check.reason += (
+        check["values"]["contraction"] = Number.estimate(rho).to_dict()
+        check["reason"] += (
             f" Measured when compiled (float64, a random error at {tuple(block.shape)}): "
-            f"one {block.scheme.args['cycle']}-cycle multiplies the error by ≈ {rho:.3g} "
+            f"one {block.cycle}-cycle multiplies the error by ≈ {rho:.3g} "
             "(an estimate, not a proof)."
         )

@@ -1,4 +1,6 @@
-"""The compile pipeline after the analysis: generate, build, export, verify, serialise."""
+"""The compile pipeline after the analysis: plan, build, export, verify, serialise.
+
+From the plan on, nothing here imports SymPy (pde2net/plan.py says why)."""
 
 from __future__ import annotations
 
@@ -6,11 +8,14 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pde2net.api import Checked, Compiled, compile_checked, preflight
+from pde2net.compiled import Compiled, build
+from pde2net.plan import Plan
 
 if TYPE_CHECKING:
     import numpy as np
     import onnx
+
+    from pde2net.api import Checked
 
 
 def export_graph(compiled: Compiled, metadata: bool = True) -> onnx.ModelProto:
@@ -28,7 +33,7 @@ def export_graph(compiled: Compiled, metadata: bool = True) -> onnx.ModelProto:
 
     with torch_threads(1):
         with certify.folded(compiled):  # enforced kernels exported at their effective value
-            exported = export_bytes(compiled.module, compiled.network, composed_blocks(compiled))
+            exported = export_bytes(compiled.module, compiled.plan, composed_blocks(compiled))
         # K' as a Conv on K's flipped kernel, and the other rewrites: see export/rewrite.optimize
         proto = optimize(onnx.load_from_string(exported))
     if metadata:
@@ -39,19 +44,18 @@ def export_graph(compiled: Compiled, metadata: bool = True) -> onnx.ModelProto:
 
 def composed_blocks(compiled: Compiled) -> dict[int, int]:
     """The blocks (index -> steps) whose steps are one traced step composed in the ONNX
-    graph: those whose analysed update repeats one step (`export.compose.composable`)
-    and whose generated class holds its step count as `steps` (and, where the step is
-    reversible, the step as `step`, its inverse as `unstep`)."""
-    from pde2net.export.compose import composable, stepped
+    graph: those whose analysed update repeats one step (`plan.composable`) and whose
+    generated class holds its step count as `steps` (and, where the step is reversible,
+    the step as `step`, its inverse as `unstep`)."""
+    from pde2net.export.compose import stepped
 
     chosen = {}
-    for block in compiled.network.blocks:
+    for block in compiled.plan.blocks:
         holder = getattr(compiled.module, f"block{block.index}", None)
-        update = compiled.checked.analysis.block(block.index).update
         if (
-            composable(block, update)
+            block.composed
             and getattr(holder, "steps", None) == block.steps
-            and stepped(holder) == (update.reversible is not None)  # `one_step` marks `step`
+            and stepped(holder) == block.reversible  # `one_step` marks `step`
         ):
             chosen[block.index] = block.steps
     return chosen
@@ -64,24 +68,35 @@ def export_compiled(compiled: Compiled) -> tuple[bytes, dict[str, Any]]:
 
     model = export_graph(compiled).SerializeToString(deterministic=True)
     with torch_threads(1):
-        verification = verify(model, compiled.module, compiled.network)
+        verification = verify(model, compiled.module, compiled.plan)
     record = {
         "opset": OPSET,
         "input": "input",
         "output": "output",
-        "dynamic_spatial": compiled.network.spatial_dynamic,
+        "dynamic_spatial": compiled.plan.spatial_dynamic,
         **verification.to_dict(),
     }
     return model, record
 
 
+def plan_checked(checked: Checked, reversible: bool = False) -> Plan:
+    """The plan of a checked spec that `compile` can build: refused (SpecError) past a
+    compile budget in force, or with a number float32 cannot hold."""
+    from pde2net.api import preflight
+    from pde2net.plan import make_plan
+
+    preflight(checked.network)  # the compile budgets, before anything is built
+    return make_plan(checked, reversible=reversible)
+
+
 def build_outputs(
-    checked: Checked,
+    spec: Plan | Checked,
     quantize: str | None = None,
     calibration: np.ndarray | None = None,
     moved: Callable[[], dict[str, bytes] | None] | None = None,
 ) -> tuple[dict[str, bytes], dict[str, Any]]:
-    """The three output files' bytes, keyed by suffix, and the final report.
+    """The three output files' bytes, keyed by suffix, and the final report, of a checked
+    spec or its plan (`plan_checked`).
 
     The ONNX model is verified in onnxruntime before anything is returned, so a failing
     export raises instead of producing files. `quantize="int8"` adds `.int8.onnx`,
@@ -92,8 +107,7 @@ def build_outputs(
 
     from pde2net.export import certify
 
-    preflight(checked.network)  # the compile budgets, before anything is built
-    compiled = compile_checked(checked)
+    compiled = build(spec) if isinstance(spec, Plan) else build(plan_checked(spec), spec)
     model, record = export_compiled(compiled)
     certify.remember(compiled, onnx.load_from_string(model), moved)  # no recompile later
     report = dict(compiled.report)
@@ -116,8 +130,8 @@ def quantize_compiled(
 
     if calibration is None:
         source = "standard normal (no calibration data given)"
-        calibration = calibration_inputs(compiled.network, 64, seed=2)
-        held_out = calibration_inputs(compiled.network, 64, seed=3)
+        calibration = calibration_inputs(compiled.plan, 64, seed=2)
+        held_out = calibration_inputs(compiled.plan, 64, seed=3)
     else:
         source = "given"
         cut = len(calibration) - len(calibration) // 4 if len(calibration) >= 8 else None

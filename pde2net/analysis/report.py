@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import sympy
+if TYPE_CHECKING:
+    import sympy
 
 Status = Literal["proven", "enforced", "conditional", "unverified", "violated"]
 # The network verdict is the most severe block status, in this order.
@@ -42,6 +43,8 @@ class Number:
 
     @classmethod
     def exact(cls, expr: object) -> Number:
+        import sympy
+
         value = sympy.sympify(expr)
         return cls(_as_float(value), "exact", _text(value))
 
@@ -77,6 +80,8 @@ class NormCondition:
 
     @classmethod
     def of(cls, weights: tuple[str, ...], kind: Literal["each", "product"], bound: object):
+        import sympy
+
         value = sympy.sympify(bound)
         return cls(tuple(weights), kind, round_down(value), _text(value))
 
@@ -268,6 +273,8 @@ def _attributes(obj: object, names: str) -> dict[str, Any]:
 
 def round_down(value: object) -> float:
     """The largest float ≤ an exact (SymPy) non-negative value; inf stays inf."""
+    import sympy
+
     value = sympy.sympify(value)
     if value in (sympy.oo, sympy.zoo):
         return math.inf
@@ -278,6 +285,8 @@ def round_down(value: object) -> float:
 
 
 def _as_float(value: sympy.Expr) -> float:
+    import sympy
+
     if value in (sympy.oo, sympy.zoo):
         return math.inf
     if value == -sympy.oo:
@@ -286,6 +295,8 @@ def _as_float(value: sympy.Expr) -> float:
 
 
 def _text(value: sympy.Expr) -> str:
+    import sympy
+
     return sympy.sstr(value).replace("**", "^")
 
 

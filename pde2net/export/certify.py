@@ -72,7 +72,7 @@ def recipe(compiled: Any, model: onnx.ModelProto) -> dict[str, Any]:
     every block weight keeps its parameter's name (`block1.K.0`), enforced or not."""
     initializers = {i.name for i in model.graph.initializer}
     blocks = []
-    for block, report in zip(compiled.network.blocks, compiled.report["blocks"], strict=True):
+    for block, report in zip(compiled.plan.blocks, compiled.report["blocks"], strict=True):
         attrs = compiled.weights.get(block.index, {})
         conditions = []
         for check in report["checks"]:
@@ -82,14 +82,16 @@ def recipe(compiled: Any, model: onnx.ModelProto) -> dict[str, Any]:
             weights = {}
             for name in requires["weights"]:
                 attr = attrs[name]
-                decl = block.pde.weights[name]
                 names = []
                 for j in range(block.copies):
                     held = f"block{block.index}.{attr}.{j}"
                     if held not in initializers:
                         raise LookupError(f"the exported model has no initializer {held}")
                     names.append(held)
-                weights[name] = {"initializers": names, "padding": [k // 2 for k in decl.kernel]}
+                weights[name] = {
+                    "initializers": names,
+                    "padding": [k // 2 for k in block.kernels[name]],
+                }
             conditions.append(
                 {
                     "check": check["name"],
@@ -108,7 +110,7 @@ def recipe(compiled: Any, model: onnx.ModelProto) -> dict[str, Any]:
                     "conditions": conditions,
                 }
             )
-    return {"input_shape": list(compiled.network.input.shape), "blocks": blocks}
+    return {"input_shape": list(compiled.plan.input.shape), "blocks": blocks}
 
 
 @contextmanager
@@ -123,7 +125,7 @@ def folded(compiled: Any):
     saved = []
     try:
         with torch.no_grad():
-            for block in compiled.network.blocks:
+            for block in compiled.plan.blocks:
                 holder = getattr(module, f"block{block.index}", None)
                 enforced = getattr(compiled, "bounds", {}).get(block.index, {})
                 for name, attr in compiled.weights.get(block.index, {}).items():
@@ -159,12 +161,12 @@ def spec_entry(compiled: Any) -> dict[str, Any]:
     blocks are reversible, and the pde2net version that compiled it."""
     from pde2net import __version__
 
-    checked = compiled.checked
+    plan = compiled.plan
     return {
         "format": SPEC_FORMAT,
-        "source": checked.text,
-        "overrides": dict(checked.overrides or {}),
-        "file": Path(checked.path).name or "<spec>",
+        "source": plan.text,
+        "overrides": dict(plan.overrides),
+        "file": Path(plan.path).name or "<spec>",
         "reversible": bool(getattr(compiled, "reversible", False)),
         "pde2net": __version__,
     }
@@ -174,12 +176,12 @@ def embed_spec(model: onnx.ModelProto, compiled: Any) -> None:
     data = spec_entry(compiled)
     size = len(json.dumps(data, sort_keys=True).encode())
     if size > MAX_SPEC_BYTES:
-        from pde2net.ir import Loc
         from pde2net.lang.errors import SpecError
+        from pde2net.loc import Loc
 
         raise SpecError(
             f"the spec is {size:,} bytes; a model embeds at most {MAX_SPEC_BYTES:,}",
-            Loc(compiled.checked.path, 1, 1),
+            Loc(compiled.plan.path, 1, 1),
         )
     embed(model, data, SPEC_KEY)
 

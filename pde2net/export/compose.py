@@ -2,7 +2,7 @@
 
 The TorchScript exporter spends about a millisecond per node, so a block of many equal
 steps (heat at 1,000 steps: 15,000 nodes) costs a minute of tracing. A block whose steps
-are all the same computation, the one step repeated (`composable`), is exported with a
+are all the same computation, the one step repeated (`plan.composable`), is exported with a
 single step between two marker nodes, and the step's nodes are then copied `steps`
 times in the graph, each copy reading the previous one's output. The written graph is
 the unrolled one: the operators tracing every step gives, on the same initializers (a
@@ -24,36 +24,12 @@ from typing import Any
 import onnx
 import torch
 
-from pde2net import ir
-from pde2net.schemes import update as up
-from pde2net.schemes.base import COMPOSE_MIN, LOOP_MIN
+from pde2net.plan import LOOP_MIN
 
 DOMAIN = "pde2net.compose"
 Node = onnx.NodeProto
 Nodes = list[onnx.NodeProto]
 SOLVER_MARKS = 1 << 20  # marks from here on are solver calls (below: block indices)
-
-
-def composable(block: ir.Block, update: up.Update | None) -> bool:
-    """Whether every step of the block computes the same function of its input: the
-    update is one loop of `steps` over the states (or a reversible step the generated
-    class loops `steps` times over the states it carries), and no step has weights of
-    its own."""
-    if update is None or block.steps < COMPOSE_MIN:
-        return False
-    if any(isinstance(v, tuple) for v in update.numbers.values()):
-        return False  # per-step numbers (a FED cycle's step sizes)
-    if not block.shared and (block.pde.weights or block.pde.norms):
-        return False  # each step its own weights
-    if update.reversible is not None:
-        return True
-    (loop,) = update.body if len(update.body) == 1 else (None,)
-    return (
-        isinstance(loop, up.Loop)
-        and loop.over is None
-        and loop.count == up.Number("steps")
-        and not loop.reverse
-    )
 
 
 class _Mark(torch.autograd.Function):

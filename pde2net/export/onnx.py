@@ -18,8 +18,7 @@ import numpy as np
 import onnx
 import torch
 
-from pde2net import ir
-from pde2net.schemes import get
+from pde2net.plan import Plan
 
 OPSET = 18
 TOLERANCE = 1e-4  # maximum relative deviation: max |ort - torch| / max |torch|
@@ -72,7 +71,7 @@ def torch_threads(n: int) -> Iterator[None]:
 
 
 def export_bytes(
-    module: torch.nn.Module, network: ir.Network, composed: dict[int, int] | None = None
+    module: torch.nn.Module, plan: Plan, composed: dict[int, int] | None = None
 ) -> bytes:
     """The ONNX model: opset 18, input `input`, output `output`, dynamic batch (and
     spatial sizes where the layout allows), weights embedded. The blocks `composed`
@@ -82,13 +81,13 @@ def export_bytes(
 
     composed = composed or {}
     module.eval()
-    example = torch.randn(2, *network.input.shape, generator=torch.Generator().manual_seed(0))
+    example = torch.randn(2, *plan.input.shape, generator=torch.Generator().manual_seed(0))
     axes = {0: "batch"}
-    if network.spatial_dynamic:
-        axes.update({2 + i: f"size{i}" for i in range(network.input.dims)})
+    if plan.spatial_dynamic:
+        axes.update({2 + i: f"size{i}" for i in range(plan.input.dims)})
     out_axes = {0: "batch"}
-    if network.spatial_dynamic:
-        out_axes.update({2 + i: f"size{i}" for i in range(len(network.output_shape) - 1)})
+    if plan.spatial_dynamic:
+        out_axes.update({2 + i: f"size{i}" for i in range(len(plan.output_shape) - 1)})
     buffer = io.BytesIO()
     # the markers' domain (export/compose.py) gets opset 1 by default; naming it in
     # custom_opsets makes the exporter warn on stderr whenever no marker was traced
@@ -108,7 +107,7 @@ def export_bytes(
         )
     model = _own_initializers(compose_steps(onnx.load_from_string(buffer.getvalue())))
     model.producer_name = "pde2net"
-    model.doc_string = f"{network.name}, compiled by pde2net"
+    model.doc_string = f"{plan.name}, compiled by pde2net"
     onnx.checker.check_model(model, full_check=True)
     return model.SerializeToString(deterministic=True)
 
@@ -128,27 +127,8 @@ def _own_initializers(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def verification_shapes(network: ir.Network) -> list[tuple[int, ...]]:
-    """Spatial sizes to verify at: the declared one and, for dynamic layouts, a second."""
-    declared = network.input.shape[1:]
-    if not network.spatial_dynamic or not declared:
-        return [declared]
-    factor = 1
-    for layer in network.layers:
-        if isinstance(layer, ir.PoolLayer):
-            factor *= layer.size
-        elif isinstance(layer, ir.ConvLayer):
-            factor *= layer.stride
-        elif isinstance(layer, ir.Block):
-            factor *= get(layer.scheme.name).size_factor(layer)
-    other = tuple(max(factor, (s // 2) // factor * factor) for s in declared)
-    if other == declared:
-        other = tuple(s + factor for s in declared)
-    return [declared, other]
-
-
 def verify(
-    model: bytes, module: torch.nn.Module, network: ir.Network, batches: tuple[int, ...] = (1, 3)
+    model: bytes, module: torch.nn.Module, plan: Plan, batches: tuple[int, ...] = (1, 3)
 ) -> Verification:
     """Run the ONNX model in onnxruntime against the torch module on fresh inputs."""
     import onnxruntime as ort
@@ -160,14 +140,14 @@ def verify(
     module.eval()
     result = Verification()
     generator = torch.Generator().manual_seed(1)
-    channels = network.input.shape[0]
-    for spatial in verification_shapes(network):
+    channels = plan.input.shape[0]
+    for spatial in plan.verification_shapes:
         for batch in batches:
-            x = sample_inputs(network, (batch, channels, *spatial), generator)
+            x = sample_inputs(plan, (batch, channels, *spatial), generator)
             with torch.no_grad():
                 expected = module(x).numpy()
             if not np.all(np.isfinite(expected)):
-                raise overflow_error(module, network, x)
+                raise overflow_error(module, plan, x)
             (got,) = session.run(["output"], {"input": x.numpy()})
             if got.shape != expected.shape:
                 raise VerificationError(
@@ -194,25 +174,23 @@ def verify(
     return result
 
 
-def calibration_inputs(network: ir.Network, samples: int = 64, seed: int = 2) -> np.ndarray:
+def calibration_inputs(plan: Plan, samples: int = 64, seed: int = 2) -> np.ndarray:
     """Inputs at the declared shape from the data's declared range (standard normal
     when the spec declares none): the calibration data when none is given, drawn as
     `verify` draws."""
     generator = torch.Generator().manual_seed(seed)
-    return sample_inputs(network, (samples, *network.input.shape), generator).numpy()
+    return sample_inputs(plan, (samples, *plan.input.shape), generator).numpy()
 
 
-def sample_inputs(
-    network: ir.Network, shape: tuple[int, ...], generator: torch.Generator
-) -> torch.Tensor:
+def sample_inputs(plan: Plan, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
     """Inputs the network is for: uniform on `input … in [low, high]`, else N(0, 1)."""
-    if network.input.range is None:
+    if plan.input.range is None:
         return torch.randn(*shape, generator=generator)
-    low, high = (float(v) for v in network.input.range)
+    low, high = plan.input.range
     return low + (high - low) * torch.rand(*shape, generator=generator)
 
 
-def overflow_error(module: torch.nn.Module, network: ir.Network, x: torch.Tensor) -> Exception:
+def overflow_error(module: torch.nn.Module, plan: Plan, x: torch.Tensor) -> Exception:
     """The network's own overflow on the verifier's inputs, as a located spec problem:
     the first layer whose output is not finite, found by rerunning with hooks."""
     from pde2net.lang.errors import SpecError
@@ -234,21 +212,21 @@ def overflow_error(module: torch.nn.Module, network: ir.Network, x: torch.Tensor
     finally:
         for handle in handles:
             handle.remove()
-    where, loc = "the network", network.input.loc
-    blocks = {f"block{b.index}": b for b in network.blocks}
+    where, loc = "the network", plan.input.loc
+    blocks = {f"block{b.index}": b for b in plan.blocks}
     if first and first[0] in blocks:
         block = blocks[first[0]]
-        where, loc = f"{block.label} by {block.scheme.text}", block.loc
+        where, loc = f"{block.label} by {block.scheme}", block.loc
     elif first:
         where = f"layer {first[0]}"
     hint = (
         "declare the range of the data, e.g. `input image(1, 64, 64) in [0, 1]`, "
         "and the verifier draws from it"
-        if network.input.range is None
+        if plan.input.range is None
         else "the scheme is not stable on this range"
     )
     return SpecError(
-        f"the network overflows on {network.input.range_text} of shape {tuple(x.shape)}: "
+        f"the network overflows on {plan.input.range_text} of shape {tuple(x.shape)}: "
         f"{where} is the first to give non-finite values ({hint})",
         loc,
     )

@@ -23,15 +23,6 @@ CYCLE_STEPS = ArgSpec("steps", "posint", 10, help="steps per cycle")
 CYCLES = ArgSpec("cycles", "posint", 1)
 
 
-# export/compose.py: a block of at least COMPOSE_MIN equal steps is traced for one step
-# and copied; a solver of at least LOOP_MIN iterations becomes an ONNX Loop, fewer are
-# copies of one traced iteration (a Loop costs onnxruntime about 2 µs an iteration and
-# more a call: 1.28x the unrolled time for 16 Jacobi iterations on 256 points, 1.11x
-# for 32, docs/design.md; it pays where the unrolled graph grows large)
-COMPOSE_MIN = 4
-LOOP_MIN = 32
-
-
 def steps_arg(default: int = 1, help: str = "") -> ArgSpec:
     return ArgSpec("steps", "posint", default, help=help)
 

@@ -17,9 +17,10 @@ from pde2net.analysis.vonneumann import operator_norm_squared
 from pde2net.ir import Act, Block, Conv, SquaredT, Stencil, StencilSquaredT
 from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
+from pde2net.plan import LOOP_MIN
 from pde2net.schemes import register
 from pde2net.schemes import update as up
-from pde2net.schemes.base import LOOP_MIN, LinearSolveScheme, step_index, steps_arg, value
+from pde2net.schemes.base import LinearSolveScheme, step_index, steps_arg, value
 from pde2net.schemes.common import cg_from_zero, num
 from pde2net.schemes.conditions import EUCLIDEAN, _flux_check, formula
 

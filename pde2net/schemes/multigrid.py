@@ -19,9 +19,10 @@ from pde2net.analysis.report import Check
 from pde2net.ir import Block
 from pde2net.lang.args import ArgSpec
 from pde2net.lang.errors import SpecError
+from pde2net.plan import LOOP_MIN
 from pde2net.schemes import register
 from pde2net.schemes import update as up
-from pde2net.schemes.base import LOOP_MIN, LinearSolveScheme, steps_arg, value
+from pde2net.schemes.base import LinearSolveScheme, steps_arg, value
 from pde2net.schemes.common import num
 from pde2net.schemes.implicit import (
     FrozenPieces,

@@ -161,3 +161,15 @@ def test_names_the_issue_found_capturing():
         _, _, expected, reversible = original(case)
         _, outputs = run(rename(strip_comments(CASES[case]), mapping), reversible)
         assert all(torch.equal(a, b) for a, b in zip(outputs, expected, strict=True)), case
+
+
+def test_the_written_module_attributes_hold_every_one_torch_has():
+    """Generating code imports no torch (it runs beside torch's import), so nn.Module's
+    attributes are written out; each of the installed torch's must be among them, or a
+    spec name could shadow one."""
+    from torch import nn
+
+    from pde2net.codegen.names import module_attributes
+
+    live = set(dir(nn.Module)) | set(vars(nn.Module()))
+    assert live <= module_attributes(), sorted(live - module_attributes())

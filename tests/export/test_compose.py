@@ -85,8 +85,8 @@ def test_composed_steps_give_the_traced_graph(text, overrides, composed):
     if composed is not None:
         assert chosen == composed
     with torch_threads(1):
-        traced = onnx.load_from_string(export_bytes(compiled.module, compiled.network))
-        model = export_bytes(compiled.module, compiled.network, chosen)
+        traced = onnx.load_from_string(export_bytes(compiled.module, compiled.plan))
+        model = export_bytes(compiled.module, compiled.plan, chosen)
     built = onnx.load_from_string(model)
 
     def ops(graph: onnx.GraphProto, times: int = 1) -> Counter:

@@ -94,11 +94,11 @@ def check_model(model: onnx.ModelProto, network, strict: bool) -> None:
 @pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda p: str(p.relative_to(ROOT / "specs")))
 def test_export_and_verify(spec):
     compiled = compile_file(spec)
-    data = export_bytes(compiled.module, compiled.network)
+    data = export_bytes(compiled.module, compiled.plan)
     model = onnx.load_from_string(data)
     onnx.checker.check_model(model, full_check=True)
     check_model(model, compiled.network, strict=spec.parent.name == "ruthotto_haber_2018")
-    verification = verify(data, compiled.module, compiled.network, batches=(1, 3))
+    verification = verify(data, compiled.module, compiled.plan, batches=(1, 3))
     batches = {run["input_shape"][0] for run in verification.runs}
     assert batches == {1, 3}
     assert all(run["finite"] for run in verification.runs)
@@ -118,7 +118,7 @@ def test_opset_constant():
 @pytest.fixture(scope="module")
 def cifar10():
     compiled = compile_file(CIFAR10)
-    return compiled, export_bytes(compiled.module, compiled.network)
+    return compiled, export_bytes(compiled.module, compiled.plan)
 
 
 def test_onnxruntime_gives_ten_finite_logits_per_image(cifar10):
@@ -139,7 +139,7 @@ def test_onnxruntime_gives_ten_finite_logits_per_image(cifar10):
 
 def test_export_is_deterministic(cifar10):
     compiled, data = cifar10
-    assert export_bytes(compiled.module, compiled.network) == data
+    assert export_bytes(compiled.module, compiled.plan) == data
 
 
 def test_weights_are_embedded_under_their_parameter_names(cifar10):
@@ -156,4 +156,4 @@ def test_verify_rejects_a_model_with_other_weights(cifar10):
     compiled, data = cifar10
     other = build_module(compiled.source, compiled.class_name, seed=1)
     with pytest.raises(VerificationError, match="deviates"):
-        verify(data, other, compiled.network)
+        verify(data, other, compiled.plan)

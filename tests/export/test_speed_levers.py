@@ -36,15 +36,15 @@ REWRITTEN = [
 @pytest.fixture(scope="module")
 def cifar10():
     compiled = pde2net.compile_file(CIFAR10)
-    return compiled, export_bytes(compiled.module, compiled.network)
+    return compiled, export_bytes(compiled.module, compiled.plan)
 
 
 @pytest.mark.parametrize("spec", REWRITTEN, ids=lambda p: str(p.relative_to(ROOT / "specs")))
 def test_optimized_model_computes_the_same(spec):
     compiled = pde2net.compile_file(spec)
-    raw = export_bytes(compiled.module, compiled.network)
+    raw = export_bytes(compiled.module, compiled.plan)
     data = optimize_bytes(raw)
-    verification = verify(data, compiled.module, compiled.network, batches=(1, 3))
+    verification = verify(data, compiled.module, compiled.plan, batches=(1, 3))
     assert verification.max_rel_error <= 1e-4
     before, after = onnx.load_from_string(raw).graph, onnx.load_from_string(data).graph
     # no weight is duplicated: every float initializer of the result was in the export,

@@ -90,7 +90,7 @@ def test_onnx_model_matches_numpy_in_onnxruntime(name):
 
     compiled = pde2net.compile_file(str(CLASSIC / f"{name}.pde"), set={"steps": 50})
     session = ort.InferenceSession(
-        export_bytes(compiled.module, compiled.network), providers=["CPUExecutionProvider"]
+        export_bytes(compiled.module, compiled.plan), providers=["CPUExecutionProvider"]
     )
     u0 = _signal()
     (got,) = session.run(["output"], {"input": u0.astype(np.float32)[None, None]})

@@ -224,7 +224,7 @@ network n {{
 
 def _onnx(text: str, x: np.ndarray) -> np.ndarray:
     compiled = pde2net.compile_text(text, "t.pde")
-    model = export_bytes(compiled.module, compiled.network)
+    model = export_bytes(compiled.module, compiled.plan)
     session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
     return session.run(None, {"input": x})[0]
 

@@ -129,7 +129,7 @@ def test_one_step_in_onnxruntime_matches_dense_numpy(dims, grid, solver, run_sha
     torch.manual_seed(0)
     with torch.no_grad():
         compiled.module.block1.D[0].mul_(5)
-    model = export_bytes(compiled.module, compiled.network)
+    model = export_bytes(compiled.module, compiled.plan)
     session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
     x = np.random.default_rng(1).standard_normal(run_shape).astype(np.float32)
     got = session.run(None, {"input": x})[0]
@@ -147,7 +147,7 @@ def test_stencil_and_learned_implicit_terms_solve_together(grid, solver):
     """L = 0.5 lap - 2 D'D: one symbol (FFT) or one operator (CG, 60 iterations: exact)."""
     text = _spec(2, grid, s=2, solver=solver, n=60, extra=" + 0.5 * lap u")
     compiled = pde2net.compile_text(text, "t.pde")
-    model = export_bytes(compiled.module, compiled.network)
+    model = export_bytes(compiled.module, compiled.plan)
     session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
     x = np.random.default_rng(2).standard_normal((1, 2, 5, 6)).astype(np.float32)
     got = session.run(None, {"input": x})[0]

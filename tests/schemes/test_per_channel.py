@@ -93,7 +93,7 @@ def test_onnxruntime_matches_numpy_with_distinct_channel_values():
     with torch.no_grad():
         module.block1.kappa_raw.copy_(torch.from_numpy(np.log(np.expm1(kappa))))
     session = ort.InferenceSession(
-        export_bytes(module, compiled.network), providers=["CPUExecutionProvider"]
+        export_bytes(module, compiled.plan), providers=["CPUExecutionProvider"]
     )
     u0 = np.random.default_rng(0).standard_normal((2, 3, 32, 32))
     (got,) = session.run(["output"], {"input": u0.astype(np.float32)})

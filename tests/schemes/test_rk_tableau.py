@@ -71,7 +71,7 @@ def test_three_stage_tableau_in_onnxruntime_matches_numpy():
     compiled = pde2net.compile_text(HEAT.format(call=_call(a, b)), "h.pde", {"tau": "0.6"})
     assert compiled.report["verdict"] == "proven"
     session = ort.InferenceSession(
-        export_bytes(compiled.module, compiled.network), providers=["CPUExecutionProvider"]
+        export_bytes(compiled.module, compiled.plan), providers=["CPUExecutionProvider"]
     )
     u0 = np.random.default_rng(0).standard_normal((3, 1, 32))
     (got,) = session.run(["output"], {"input": u0.astype(np.float32)})

@@ -57,7 +57,7 @@ def test_isotropic_matches_numpy_and_onnx():
 
     compiled = pde2net.compile_file(str(SPEC))
     session = ort.InferenceSession(
-        export_bytes(compiled.module, compiled.network), providers=["CPUExecutionProvider"]
+        export_bytes(compiled.module, compiled.plan), providers=["CPUExecutionProvider"]
     )
     (out,) = session.run(["output"], {"input": u0.astype(np.float32)})
     assert np.abs(out - want).max() < 1e-5

@@ -18,7 +18,7 @@ HEAT_3D = SPECS / "classic" / "heat_3d.pde"
 
 def run_onnx(compiled, x: np.ndarray) -> np.ndarray:
     """The compiled network exported to ONNX and run by onnxruntime (float32)."""
-    data = export_bytes(compiled.module, compiled.network)
+    data = export_bytes(compiled.module, compiled.plan)
     session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
     return session.run(None, {"input": x.astype(np.float32)})[0]
 
