@@ -150,25 +150,33 @@ def pad(u: torch.Tensor, pads: tuple[int, ...], mode: str, value: float = 0.0) -
 
 def pad_adjoint(w: torch.Tensor, pads: tuple[int, ...], mode: str) -> torch.Tensor:
     """The adjoint of `pad`: ghost cells fold back onto the cells they copied
-    (replicate, circular) or vanish (zero)."""
+    (replicate, circular) or vanish (zero). Slices count from the ends (static bounds,
+    any grid size) and are taken once each: every slice costs the export five nodes."""
     for axis in range(len(pads) // 2):
         lo, hi = pads[2 * axis], pads[2 * axis + 1]
+        if not lo and not hi:
+            continue
         dim = -1 - axis
-        inner = _take(w, axis, lo, -hi if hi else None)
-        left, right = _take(w, axis, 0, lo), _take(w, axis, -hi if hi else None, None)
-        if mode == "replicate":
+        end = -hi if hi else None
+        if mode == "replicate":  # all ghost cells onto the edge cell
             if lo:
-                first = _take(inner, axis, 0, 1) + left.sum(dim, keepdim=True)
-                inner = torch.cat([first, _take(inner, axis, 1, None)], dim)
+                left = _take(w, axis, 0, lo)
+                left = left.sum(dim, keepdim=True) if lo > 1 else left
+                first = _take(w, axis, lo, lo + 1) + left
+                w = torch.cat([first, _take(w, axis, lo + 1, None)], dim)  # hi's ghosts kept
             if hi:
-                last = _take(inner, axis, -1, None) + right.sum(dim, keepdim=True)
-                inner = torch.cat([_take(inner, axis, None, -1), last], dim)
-        elif mode == "circular":
+                right = _take(w, axis, -hi, None)
+                right = right.sum(dim, keepdim=True) if hi > 1 else right
+                last = _take(w, axis, -hi - 1, -hi) + right
+                w = torch.cat([_take(w, axis, None, -hi - 1), last], dim)
+            continue
+        inner = _take(w, axis, lo, end)
+        if mode == "circular":  # each ghost cell onto the cell it wrapped from
             if hi:
-                head = _take(inner, axis, None, hi) + right
+                head = _take(inner, axis, None, hi) + _take(w, axis, -hi, None)
                 inner = torch.cat([head, _take(inner, axis, hi, None)], dim)
             if lo:
-                tail = _take(inner, axis, -lo, None) + left
+                tail = _take(inner, axis, -lo, None) + _take(w, axis, 0, lo)
                 inner = torch.cat([_take(inner, axis, None, -lo), tail], dim)
         w = inner
     return w

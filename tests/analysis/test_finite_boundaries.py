@@ -131,17 +131,30 @@ def _matrix(text: str, dims: int) -> np.ndarray:
 
 @pytest.mark.parametrize("boundary", ["zero", "neumann", "periodic"])
 @pytest.mark.parametrize(
-    "stencil", ["[1, 2, 3, 4, 5]", "[[1, 2, 3], [4, 5, 6], [7, 8, 9]]", "[-1, 1, 0]"]
+    "stencil",
+    [
+        "[1, 2, 3, 4, 5]",
+        "[[1, 2, 3], [4, 5, 6], [7, 8, 9]]",
+        "[-1, 1, 0]",
+        "grad",  # forward differences: ghost cells on one side only
+        "grad2",
+    ],
 )
 def test_generated_adjoint_is_the_exact_transpose(boundary: str, stencil: str):
     """Theorem 3 rests on it: S' as generated is Sᵀ as a finite matrix, bit for bit."""
-    dims = 2 if "[[" in stencil else 1
+    dims = 2 if "[[" in stencil or stencil == "grad2" else 1
+    declared = "" if stencil.startswith("grad") else f"stencil S = {stencil}"
+    name = "grad" if stencil.startswith("grad") else "S"
 
     def at(rhs: str) -> str:
         scheme = "euler(tau = 1, steps = 1)"
-        return spec(rhs, boundary, scheme, f"stencil S = {stencil}", dims=dims, n=8)
+        return spec(rhs, boundary, scheme, declared, dims=dims, n=8)
 
-    forward, adjoint = _matrix(at("S u"), dims), _matrix(at("S' u"), dims)
+    if dims == 2 and name == "grad":  # two channels out: the Gram matrices must agree
+        forward = _matrix(at("grad' grad u"), dims)
+        assert np.array_equal(forward, forward.T)
+        return
+    forward, adjoint = _matrix(at(f"{name} u"), dims), _matrix(at(f"{name}' u"), dims)
     assert np.array_equal(adjoint, forward.T)
 
 
