@@ -6,7 +6,8 @@ FLOP peak. This benchmark measures that ceiling (STREAM's copy, scale, add and t
 with torch on the same threads as the networks, at working-set sizes from L2 to well
 past the last-level cache), counts the bytes each network must move per image, and
 reports the achieved share of the bandwidth measured at the network's own working-set
-size, in onnxruntime, torch eager and torch.compile.
+size, in onnxruntime (with its default optimizations, and without the NCHWc layout
+transform among them), torch eager and torch.compile.
 
 Bytes per image come from the ONNX graph the compiler writes (its IR as onnxruntime runs
 it), by shape inference at the input size: every node reads its tensor inputs and
@@ -108,6 +109,12 @@ def _bandwidth_at(curve: list[dict[str, Any]], working_mib: float) -> float:
     return fitting[0]["triad_gbs"]
 
 
+def _extended() -> Any:
+    import onnxruntime as ort
+
+    return ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+
+
 def run(quick: bool, threads: int = 2) -> dict[str, Any]:
     import torch
 
@@ -121,6 +128,9 @@ def run(quick: bool, threads: int = 2) -> dict[str, Any]:
         compiled, model = compiled_model(spec)
         module = compiled.module
         session = ort_session(model, threads)
+        # onnxruntime's default (ORT_ENABLE_ALL) includes its NCHWc layout transform;
+        # EXTENDED is every other graph optimization, without it
+        plain = ort_session(model, threads, graph_optimization_level=_extended())
         compiled_fn = None if quick else torch.compile(module)
         for n in spatial:
             shape = input_shape(compiled.network, n)
@@ -129,6 +139,7 @@ def run(quick: bool, threads: int = 2) -> dict[str, Any]:
             xn = x.numpy()
             contenders = {
                 "onnxruntime": lambda s=session, xn=xn: s.run(["output"], {"input": xn}),
+                "onnxruntime, no NCHWc": lambda s=plain, xn=xn: s.run(["output"], {"input": xn}),
                 "torch eager": lambda m=module, x=x: _eager(m, x),
             }
             if compiled_fn is not None:
@@ -156,7 +167,7 @@ def run(quick: bool, threads: int = 2) -> dict[str, Any]:
                     }
                 )
                 print(
-                    f"{spec.stem:10s} {n:4d} {runtime:14s} {seconds * 1e3:8.2f} ms "
+                    f"{spec.stem:10s} {n:4d} {runtime:22s} {seconds * 1e3:8.2f} ms "
                     f"{traffic['total'] / MIB:8.1f} MiB  {achieved:6.2f} GB/s  "
                     f"{100 * achieved / ceiling:5.1f} % of {ceiling:.1f} GB/s",
                     flush=True,

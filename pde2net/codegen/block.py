@@ -175,6 +175,8 @@ class BlockWriter:
         arguments.update({self.bound_local[w]: constant(b) for w, b in self.enforced.items()})
         arguments.update({self.clamp_local[p]: constant(b) for p, b in self.clamped.items()})
         key = ast.unparse(ast.Module(methods, []))
+        if "conv_adjoint(" in key:  # printed by TorchPrinter for K' and (K*K)'
+            self.helpers.add("conv_adjoint")
         return BlockCode(key, methods, arguments, self.weight_attr, self.bound_attr, self.helpers)
 
     def _init(self) -> list[ast.stmt]:

@@ -19,6 +19,7 @@ INDENT = "    "
 # Runtime helpers by group, in the order the module lists them.
 HELPERS = {
     "conv_weight": runtime.CONV_WEIGHT,
+    "conv_adjoint": runtime.CONV_ADJOINT,
     "TVNorm": runtime.TVNORM,
     "NormBound": runtime.NORM_BOUND,
     "stencil": runtime.STENCIL,

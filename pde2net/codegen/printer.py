@@ -94,9 +94,8 @@ class TorchPrinter(StrPrinter):
         return dims, var, padding
 
     def _print_SquaredT(self, expr: SquaredT) -> str:
-        dims, var, padding = self._conv(expr.op)
-        operand = self._print(expr.operand)
-        return f"F.conv_transpose{dims}d({operand}, {var} ** 2, padding={padding})"
+        _, var, padding = self._conv(expr.op)
+        return f"conv_adjoint({self._print(expr.operand)}, {var} ** 2, {padding})"
 
     def _print_StencilSquaredT(self, expr: StencilSquaredT) -> str:
         decl, buffer = self.stencils[expr.op]
@@ -109,8 +108,8 @@ class TorchPrinter(StrPrinter):
         return f"F.conv{dims}d({self._print(expr.operand)}, {var}, padding={padding})"
 
     def _print_ConvT(self, expr: ConvT) -> str:
-        dims, var, padding = self._conv(expr.op)
-        return f"F.conv_transpose{dims}d({self._print(expr.operand)}, {var}, padding={padding})"
+        _, var, padding = self._conv(expr.op)
+        return f"conv_adjoint({self._print(expr.operand)}, {var}, {padding})"
 
     def _print_Stencil(self, expr: Stencil) -> str:
         return self._stencil("stencil", expr)

@@ -223,11 +223,11 @@ def test_module_is_built_from_the_same_source():
 
 
 @by_stem
-def test_conv_transpose_uses_the_same_local_weight_as_conv(spec):
+def test_conv_adjoint_uses_the_same_local_weight_as_conv(spec):
     tree = tree_of(spec)
     transposes = 0
     for fn in functions(tree):
-        conv_t = calls(fn, "F.conv_transpose2d") + calls(fn, "F.conv_transpose1d")
+        conv_t = calls(fn, "conv_adjoint")
         if not conv_t:
             continue
         conv_weights = {
