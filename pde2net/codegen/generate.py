@@ -95,6 +95,8 @@ class _Generator:
             self.codes[block.index] = code
             self.classes.setdefault(code.key, (code, []))[1].append(block)
             self.helpers |= code.helpers
+            if "stencil" in self.helpers:  # stencil_adjoint calls it
+                self.helpers.add("conv_adjoint")
             self.weights[block.index] = code.weights
             self.bounds[block.index] = code.bounds
         module = self.globals.child()

@@ -224,10 +224,10 @@ def stencil(
 def stencil_adjoint(
     v: torch.Tensor, kernel: torch.Tensor, pads: tuple[int, ...], mode: str, groups: int
 ) -> torch.Tensor:
-    """The exact adjoint (matrix transpose) of `stencil`, boundary rule included."""
-    conv_t = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[kernel.dim() - 3]
+    """The exact adjoint (matrix transpose) of `stencil`, boundary rule included: the
+    full transposed convolution (`conv_adjoint`, no padding), then the ghost cells folded."""
     weight = kernel if groups == 1 else kernel.repeat(groups, *([1] * (kernel.dim() - 1)))
-    return pad_adjoint(conv_t(v, weight, groups=groups), pads, mode)
+    return pad_adjoint(conv_adjoint(v, weight, 0, groups), pads, mode)
 '''
 
 MULTIGRID = """
