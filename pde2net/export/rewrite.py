@@ -11,6 +11,7 @@ import numpy as np
 import onnx
 
 from pde2net.export import shapes, tvnorm
+from pde2net.export.fold import fold_integer_constants
 from pde2net.export.graph import (
     FLIP,
     constant_values,
@@ -31,6 +32,7 @@ def optimize(
     reciprocal: bool = True,
     blocked_norm: bool = True,
     annotate: bool = True,
+    fold: bool = True,
 ) -> onnx.ModelProto:
     """Rewrite the exported graph so that onnxruntime runs it faster; same function.
 
@@ -46,6 +48,9 @@ def optimize(
       instead of dividing every channel.
     - The TV norm is rewritten with operators that onnxruntime keeps in its blocked
       NCHWc layout (`tvnorm.rewrite`), so no tensor is reordered around a norm.
+    - Integer arithmetic on constants (the exporter's pads vector of every ghost-cell
+      `Pad`) is done here, once (`fold.fold_integer_constants`), so that ONNX's shape
+      inference and the annotation below see constant pads.
     - The shapes of the intermediate tensors are written into the graph (value_info) in
       terms of the input's symbolic sizes (`shapes.annotate`). ONNX's own inference
       loses the spatial sizes at the first convolution of a dynamic-size input;
@@ -56,6 +61,8 @@ def optimize(
     """
     model = onnx.ModelProto.FromString(model.SerializeToString())
     graph = model.graph
+    if fold:
+        fold_integer_constants(graph)
     users = consumers(graph)
     outputs = {o.name for o in graph.output}
     constants = constant_values(graph)
