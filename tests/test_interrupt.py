@@ -12,6 +12,13 @@ import pytest
 from tests.conftest import SPECS
 
 
+def _default_sigint() -> None:
+    """In the child before exec: Ctrl-C handled by default, even where the suite runs with
+    SIGINT ignored (a background job of a non-interactive shell, `nohup`), which the
+    child would inherit, and then it would finish instead of being interrupted."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("delay", [0.3, 1.5])  # later, the compile may be exiting
 def test_ctrl_c_exits_130_with_one_line(tmp_path, delay):
     proc = subprocess.Popen(
@@ -27,6 +34,7 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path, delay):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_sigint,
     )
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
@@ -41,12 +49,13 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path, delay):
 def test_ctrl_c_in_the_middle_of_training_exits_130_with_one_line(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "pde2net", "train", str(SPECS / "experiments" / "digits_resnet.pde"),
-         "--data", "digits", "--epochs", "30", "--no-progress", "--out", str(tmp_path / "run")],
+         "--data", "digits", "--epochs", "2000", "--no-progress", "--out", str(tmp_path / "run")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_sigint,
     )  # fmt: skip
-    time.sleep(6)  # past start-up: compiling or in the first epochs
+    time.sleep(6)  # past start-up: compiling or in the first epochs (30 take 10 s)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
