@@ -173,9 +173,25 @@ def pad(u: torch.Tensor, pads: tuple[int, ...], mode: str, value: float = 0.0) -
 
 def pad_adjoint(w: torch.Tensor, pads: tuple[int, ...], mode: str) -> torch.Tensor:
     """The adjoint of `pad`: ghost cells fold back onto the cells they copied
-    (replicate, circular) or vanish (zero). Slices count from the ends (static bounds,
-    any grid size) and are taken once each: every slice costs the export five nodes."""
-    for axis in range(len(pads) // 2):
+    (replicate, circular) or vanish (zero). Run eagerly, replicate ghost cells fold by
+    torch's own replication-pad backward and zero ones are cropped by one negative pad
+    (one operator each, where slices take up to a dozen); traced, the same sums are
+    slices counted from the ends (static bounds, any grid size), each taken once, as
+    every slice costs the export five nodes."""
+    dims = len(pads) // 2
+    if not torch.jit.is_tracing() and mode in ("replicate", "constant") and dims <= 3:
+        if mode == "constant":
+            return F.pad(w, tuple(-p for p in pads))
+        shape = list(w.shape)
+        for axis in range(dims):
+            shape[-1 - axis] -= pads[2 * axis] + pads[2 * axis + 1]
+        fold = (
+            torch.ops.aten.replication_pad1d_backward,
+            torch.ops.aten.replication_pad2d_backward,
+            torch.ops.aten.replication_pad3d_backward,
+        )[dims - 1]
+        return fold(w, w.new_empty(shape), list(pads))
+    for axis in range(dims):
         lo, hi = pads[2 * axis], pads[2 * axis + 1]
         if not lo and not hi:
             continue

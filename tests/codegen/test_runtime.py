@@ -65,3 +65,34 @@ def test_conv_adjoint_traces_as_conv_transpose():
         6
     ]  # _convolution(input, weight, bias, stride, padding, dilation, transposed, …)
     assert transposed.toIValue() is True
+
+
+_stencil = _helpers(runtime.CONV_ADJOINT, runtime.STENCIL)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.jit.trace, as the export
+@settings(max_examples=60, deadline=None)
+@given(
+    mode=st.sampled_from(["replicate", "circular", "constant"]),
+    dims=st.sampled_from([1, 2, 3]),
+    pads=st.lists(st.integers(0, 2), min_size=6, max_size=6),
+    size=st.integers(2, 6),
+    seed=st.integers(0, 2**16),
+)
+def test_pad_adjoint_is_the_adjoint_of_pad_eagerly_and_traced(mode, dims, pads, size, seed):
+    """<pad(u), w> = <u, pad_adjoint(w)> in float64, on the eager path (one torch
+    operator) and on the traced one (the slices the ONNX export records); the two agree
+    up to the order of the ghost cells' sums."""
+    pads = tuple(pads[: 2 * dims])
+    if mode == "circular" and max(pads) > size:
+        return  # a periodic ghost layer wider than the grid wraps more than once
+    g = torch.Generator().manual_seed(seed)
+    u = torch.randn(2, 3, *(size,) * dims, generator=g, dtype=torch.float64)
+    padded = _stencil["pad"](u, pads, mode)
+    w = torch.randn(padded.shape, generator=g, dtype=torch.float64)
+    eager = _stencil["pad_adjoint"](w, pads, mode)
+    traced = torch.jit.trace(lambda t: _stencil["pad_adjoint"](t, pads, mode), (w,))(w)
+    assert eager.shape == traced.shape == u.shape
+    assert torch.allclose(eager, traced, rtol=1e-14, atol=1e-14)
+    for folded in (eager, traced):
+        assert torch.isclose((padded * w).sum(), (u * folded).sum(), rtol=1e-12, atol=1e-12)
