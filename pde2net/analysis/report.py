@@ -4,7 +4,8 @@ Everything a later stage needs from the analysis is typed data here: what a chec
 requires of the learned weights (`NormCondition`), the step bound it derived
 (`StepBound`), and for every number whether it is exact, a rigorous bound or an estimate
 (`Number`). Code generation, `certify`, plots and the JSON read these fields; nothing
-after the analysis re-runs SymPy.
+after the analysis re-runs SymPy. SymPy is imported only where an exact number is made,
+so the build side (measure.py, which records estimates) runs without it (plan.py).
 """
 
 from __future__ import annotations
