@@ -310,11 +310,11 @@ def check(
     sys.exit(EXIT_UNSTABLE if failed else 0)
 
 
-def _perturbed(checked: Any) -> Any:
+def _perturbed(plan: Any) -> Any:
     """certify's perturbed export of the module compile builds (`certify.perturbed`)."""
     from pde2net.export.certify import perturbed
 
-    return perturbed(checked)
+    return perturbed(plan)
 
 
 @main.command(name="compile")
@@ -362,19 +362,16 @@ def compile_command(
 
         started = time.perf_counter()
 
-        held: dict[str, Any] = {}  # the checked spec, for the child's second job
-
         def check() -> Any:
             from pde2net.api import check_spec
             from pde2net.plan import make_plan
 
-            held["checked"] = check_spec(spec, overrides, budget=True)
-            return make_plan(held["checked"])
+            return make_plan(check_spec(spec, overrides, budget=True))
 
         # checked and planned in a child while torch loads here (the plan holds no SymPy
         # object, so this process never imports SymPy); the child then does certify's
-        # perturbed export (certify.remember) while this process does the real one
-        with overlap.in_child(check, then=lambda _: _perturbed(held["checked"])) as pending:
+        # perturbed export on that plan (certify.remember) while this process does the real one
+        with overlap.in_child(check, then=_perturbed) as pending:
             import onnxruntime  # noqa: F401
             import torch  # noqa: F401
 

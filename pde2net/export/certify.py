@@ -410,19 +410,18 @@ def remember(
     _derive(key, scratch, graph)
 
 
-def perturbed(checked: Any) -> Digests | None:
+def perturbed(plan: Any) -> Digests | None:
     """What `_pinned` compares a reference with, for compile's fresh module (seed 0, as
-    `build_outputs` builds it) of `checked`: the initializers its export gives with every
+    `build_outputs` builds it) of `plan`: the initializers its export gives with every
     learned tensor perturbed, as digests by name. compile runs this in the child that
-    checked the spec (pde2net/overlap.py), beside its own export. None where the network
-    has no parameters (`_pinned` needs no export then)."""
-    if not checked.report.get("parameters"):
+    checked and planned the spec (pde2net/overlap.py), on that plan, beside its own
+    export. None where the network has no parameters (`_pinned` needs no export then)."""
+    if not plan.report.get("parameters"):
         return None
-    from pde2net.api import compile_checked
-    from pde2net.pipeline import export_graph, preflight
+    from pde2net.compiled import build
+    from pde2net.pipeline import export_graph
 
-    preflight(checked.network)
-    compiled = compile_checked(checked)
+    compiled = build(plan)
     if not _perturb(compiled.module):
         return None
     return _digests(export_graph(compiled, metadata=False))

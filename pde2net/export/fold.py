@@ -126,10 +126,8 @@ def _fold(node: onnx.NodeProto, known: dict[str, Array]) -> Array | None:
         attrs = _attrs(node)
         return numpy_helper.to_array(attrs["value"]) if set(attrs) == {"value"} else None
     evaluate = EVALUATORS.get(node.op_type)
-    inputs = [name for name in node.input]
-    if evaluate is None or not inputs or any(name and name not in known for name in inputs):
-        return None
-    if any(not name for name in inputs):  # an omitted optional input
+    inputs = list(node.input)  # an omitted optional input ("") is not folded either
+    if evaluate is None or not inputs or any(name not in known for name in inputs):
         return None
     try:
         value = np.asarray(evaluate(node, *(known[name] for name in inputs)))
